@@ -1,0 +1,15 @@
+//! The posture (misconfiguration) engine: control libraries, input selection, Rego evaluation with
+//! upstream Kubescape semantics, statuses, exceptions and scores.
+
+pub mod error;
+mod gofmt;
+mod goregex;
+mod imageref;
+pub mod library;
+pub mod policytest;
+pub mod rego;
+pub mod select;
+pub mod yaml;
+
+pub use error::{Error, Result};
+pub use library::Library;

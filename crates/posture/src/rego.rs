@@ -1,0 +1,381 @@
+//! Compiling and evaluating one library rule with regorus, with upstream (OPA) semantics.
+
+use std::sync::Mutex;
+
+use regorus::{Engine, Value};
+
+use crate::error::{Error, Result};
+use crate::{gofmt, goregex, imageref};
+
+const SHARED_MODULES: &[(&str, &str)] = &[
+    ("cautils.rego", include_str!("rego/cautils.rego")),
+    ("designators.rego", include_str!("rego/designators.rego")),
+    (
+        "kubernetes_api_client.rego",
+        include_str!("rego/kubernetes_api_client.rego"),
+    ),
+];
+
+/// A rule's Rego, parsed once and ready to evaluate many times (from several threads).
+pub struct RegoProgram {
+    name: String,
+    template: Mutex<Engine>,
+    /// The rule calls `cosign.*`, which this engine cannot answer yet.
+    pub uses_image_signatures: bool,
+}
+
+impl RegoProgram {
+    /// Parses `source` (Rego v1, falling back to v0 as OPA's loader does) on top of the shared
+    /// modules and the custom builtins.
+    pub fn compile(name: &str, source: &str) -> Result<RegoProgram> {
+        let source = rewrite_bodiless_functions(source);
+        let engine = match with_policy(name, &source, false) {
+            Ok(e) => e,
+            Err(v1_err) => with_policy(name, &source, true).map_err(|v0_err| Error::Rego {
+                rule: name.to_string(),
+                message: format!("does not parse as Rego v1 ({v1_err}) nor v0 ({v0_err})"),
+            })?,
+        };
+        Ok(RegoProgram {
+            name: name.to_string(),
+            template: Mutex::new(engine),
+            uses_image_signatures: source.contains("cosign."),
+        })
+    }
+
+    /// Evaluates the package `armo_builtins` over `input` (an array of objects) and returns every
+    /// element of every set or array in it: upstream treats all of them as alerts, not only `deny`.
+    pub fn alerts(&self, input: Value, data: &Value) -> Result<Vec<Value>> {
+        let mut engine = self
+            .template
+            .lock()
+            .map_err(|_| self.err("engine poisoned"))?
+            .clone();
+        engine.add_data(data.clone()).map_err(|e| self.err(e))?;
+        engine.set_input(input);
+        let results = engine
+            .eval_query("data.armo_builtins".to_string(), false)
+            .map_err(|e| self.err(e))?;
+        let mut alerts = Vec::new();
+        for r in &results.result {
+            for expr in &r.expressions {
+                let Value::Object(pkg) = &expr.value else {
+                    continue;
+                };
+                for (_, v) in pkg.iter() {
+                    match v {
+                        Value::Set(s) => alerts.extend(s.iter().cloned()),
+                        Value::Array(a) => alerts.extend(a.iter().cloned()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(alerts)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::Rego {
+            rule: self.name.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn with_policy(name: &str, source: &str, v0: bool) -> anyhow::Result<Engine> {
+    let mut engine = base_engine()?;
+    engine.set_rego_v0(v0);
+    engine.add_policy(format!("{name}.rego"), source.to_string())?;
+    // Prepare now so that every evaluation clones an engine that is ready to run, and so that
+    // errors of the rule surface at load time rather than per resource.
+    engine.set_input(Value::from(Vec::<Value>::new()));
+    engine.eval_query("data.armo_builtins".to_string(), false)?;
+    Ok(engine)
+}
+
+fn base_engine() -> anyhow::Result<Engine> {
+    let mut engine = Engine::new();
+    // OPA's default: an erroring builtin makes its expression undefined instead of failing the query.
+    engine.set_strict_builtin_errors(false);
+    for (path, text) in SHARED_MODULES {
+        engine.add_policy(path.to_string(), text.to_string())?;
+    }
+    add_extensions(&mut engine)?;
+    Ok(engine)
+}
+
+/// Extensions take precedence over regorus' builtins, which lets us replace those whose output
+/// differs from OPA's. An extension that fails returns undefined (OPA's non-strict behaviour);
+/// returning an error would abort the whole query.
+fn add_extensions(engine: &mut Engine) -> anyhow::Result<()> {
+    engine.add_extension(
+        "sprintf".into(),
+        2,
+        Box::new(|a: Vec<Value>| {
+            Ok(match (&a[0], &a[1]) {
+                (Value::String(f), Value::Array(args)) => {
+                    Value::from(gofmt::sprintf(f, &args.to_vec()))
+                }
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    let matcher = |a: Vec<Value>| {
+        Ok(match (&a[0], &a[1]) {
+            (Value::String(p), Value::String(s)) => match goregex::compile(p) {
+                Ok(re) => Value::Bool(re.is_match(s)),
+                Err(_) => Value::Undefined,
+            },
+            _ => Value::Undefined,
+        })
+    };
+    engine.add_extension("regex.match".into(), 2, Box::new(matcher))?;
+    engine.add_extension("re_match".into(), 2, Box::new(matcher))?;
+    engine.add_extension(
+        "regex.is_valid".into(),
+        1,
+        Box::new(|a: Vec<Value>| {
+            Ok(Value::Bool(
+                matches!(&a[0], Value::String(p) if goregex::compile(p).is_ok()),
+            ))
+        }),
+    )?;
+    engine.add_extension(
+        "regex.split".into(),
+        2,
+        Box::new(|a: Vec<Value>| {
+            Ok(match (&a[0], &a[1]) {
+                (Value::String(p), Value::String(s)) => match goregex::compile(p) {
+                    Ok(re) => Value::from(re.split(s).map(Value::from).collect::<Vec<_>>()),
+                    Err(_) => Value::Undefined,
+                },
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "regex.find_n".into(),
+        3,
+        Box::new(|a: Vec<Value>| {
+            Ok(match (&a[0], &a[1], a[2].as_i64()) {
+                (Value::String(p), Value::String(s), Ok(n)) => match goregex::compile(p) {
+                    Ok(re) => {
+                        let found = re.find_iter(s).map(|m| Value::from(m.as_str()));
+                        Value::from(limit(found, n))
+                    }
+                    Err(_) => Value::Undefined,
+                },
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "regex.find_all_string_submatch_n".into(),
+        3,
+        Box::new(|a: Vec<Value>| {
+            Ok(match (&a[0], &a[1], a[2].as_i64()) {
+                (Value::String(p), Value::String(s), Ok(n)) => match goregex::compile(p) {
+                    Ok(re) => {
+                        let found = re.captures_iter(s).map(|c| {
+                            Value::from(
+                                c.iter()
+                                    .map(|m| Value::from(m.map(|m| m.as_str()).unwrap_or("")))
+                                    .collect::<Vec<_>>(),
+                            )
+                        });
+                        Value::from(limit(found, n))
+                    }
+                    Err(_) => Value::Undefined,
+                },
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "regex.replace".into(),
+        3,
+        Box::new(|a: Vec<Value>| {
+            Ok(match (&a[0], &a[1], &a[2]) {
+                (Value::String(s), Value::String(p), Value::String(with)) => {
+                    match goregex::compile(p) {
+                        Ok(re) => Value::from(
+                            re.replace_all(s, go_replacement(with).as_str())
+                                .into_owned(),
+                        ),
+                        Err(_) => Value::Undefined,
+                    }
+                }
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "image.parse_normalized_name".into(),
+        1,
+        Box::new(|a: Vec<Value>| {
+            Ok(match &a[0] {
+                Value::String(s) => match imageref::normalize(s) {
+                    Some(n) => Value::from(n),
+                    None => Value::Undefined,
+                },
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    // Image signature checks need registry access and sigstore verification, which this engine does
+    // not do yet; rules calling them are reported as skipped (see `uses_image_signatures`).
+    engine.add_extension(
+        "cosign.verify".into(),
+        2,
+        Box::new(|_: Vec<Value>| Ok(Value::Undefined)),
+    )?;
+    engine.add_extension(
+        "cosign.has_signature".into(),
+        1,
+        Box::new(|_: Vec<Value>| Ok(Value::Undefined)),
+    )?;
+    Ok(())
+}
+
+fn limit(items: impl Iterator<Item = Value>, n: i64) -> Vec<Value> {
+    if n < 0 {
+        items.collect()
+    } else {
+        items.take(n as usize).collect()
+    }
+}
+
+/// Go's replacement syntax (`$1`, `${name}`) is Rust's too, except that Rust reads `$1a` as a group
+/// named `1a`; Go does the same, so only `$$` needs no change. Kept as a seam for future differences.
+fn go_replacement(with: &str) -> String {
+    with.to_string()
+}
+
+/// OPA accepts `f("x")` at top level as shorthand for `f("x") := true`; regorus does not parse it.
+fn rewrite_bodiless_functions(source: &str) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut out = String::with_capacity(source.len() + 64);
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_end();
+        let starts_top_level = trimmed
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let next_opens_body = lines[i + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
+            .is_some_and(|l| l.starts_with('{') || l.starts_with("if"));
+        if starts_top_level
+            && trimmed.ends_with(')')
+            && !trimmed.contains(['{', '=', ' '])
+            && trimmed.find('(').is_some_and(|p| p > 0)
+            && !trimmed.starts_with("import")
+            && !trimmed.starts_with("package")
+            && !next_opens_body
+        {
+            out.push_str(trimmed);
+            out.push_str(" = true\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Value {
+        Value::from_json_str(r#"{"postureControlInputs": {}}"#).unwrap()
+    }
+
+    #[test]
+    fn every_set_in_the_package_is_alerts() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import rego.v1
+deny contains {"alertMessage": sprintf("%v has mode %o", [o.kind, 420])} if { some o in input }
+untrustedImageRepo contains {"alertMessage": "other"} if { count(input) > 0 }
+helper := 3
+"#,
+        )
+        .unwrap();
+        let input = Value::from_json_str(r#"[{"kind": "Pod"}]"#).unwrap();
+        let alerts = p.alerts(input, &data()).unwrap();
+        let text: Vec<String> = alerts
+            .iter()
+            .map(|a| a["alertMessage"].as_string().unwrap().to_string())
+            .collect();
+        assert_eq!(alerts.len(), 2);
+        assert!(text.contains(&"Pod has mode 644".to_string()));
+    }
+
+    #[test]
+    fn v0_rules_and_bodiless_functions_load() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+is_sensitive("kube-system")
+deny[msga] {
+    o := input[_]
+    is_sensitive(o.metadata.namespace)
+    msga := {"alertMessage": "x"}
+}
+"#,
+        )
+        .unwrap();
+        let input =
+            Value::from_json_str(r#"[{"metadata": {"namespace": "kube-system"}}]"#).unwrap();
+        assert_eq!(p.alerts(input, &data()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn builtin_errors_are_not_fatal() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import rego.v1
+deny contains "x" if { some o in input; to_number(o.v) > 1 }
+deny contains "y" if { count(input) == 2 }
+"#,
+        )
+        .unwrap();
+        let input = Value::from_json_str(r#"[{"v": "not a number"}, {"v": "5"}]"#).unwrap();
+        assert_eq!(p.alerts(input, &data()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unicode_heavy_regex_compiles() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import rego.v1
+deny contains o.image if { some o in input; regex.match(`^(?:[\w.-]+/)*[\w][\w.-]{0,127}(?::[\w][\w.-]{0,127})?$`, o.image) }
+"#,
+        )
+        .unwrap();
+        let input = Value::from_json_str(r#"[{"image": "nginx:1.25"}]"#).unwrap();
+        assert_eq!(p.alerts(input, &data()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn shared_cautils_module_is_available() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import rego.v1
+import data.cautils
+deny contains "loose" if { cautils.is_not_strict_conf_permission(511) }
+deny contains "strict" if { cautils.is_strict_conf_permission(420) }
+deny contains "in" if { cautils.list_contains(["a"], "a") }
+"#,
+        )
+        .unwrap();
+        let alerts = p.alerts(Value::from(Vec::<Value>::new()), &data()).unwrap();
+        assert_eq!(alerts.len(), 3, "{alerts:?}");
+    }
+}
