@@ -22,6 +22,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Scan manifests for misconfigurations (kubescape scan [framework|control] ...)
+    Scan(crate::scan::ScanArgs),
     /// List frameworks or controls of the control library
     List(ListArgs),
     /// Tools for control-library authors
@@ -97,6 +99,7 @@ pub struct PolicyTestArgs {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Scan(a) => crate::scan::run(a),
         Command::List(a) => list(a),
         Command::Policy {
             command: PolicyCommand::Test(a),

@@ -2,6 +2,7 @@
 
 mod commands;
 mod libsource;
+mod scan;
 
 use std::process::ExitCode;
 

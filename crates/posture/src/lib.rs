@@ -2,6 +2,9 @@
 //! upstream Kubescape semantics, statuses, exceptions and scores.
 
 pub mod error;
+pub mod exceptions;
+pub mod scan;
+pub mod inputs;
 mod gofmt;
 mod goregex;
 mod imageref;

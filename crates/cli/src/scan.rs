@@ -1,0 +1,251 @@
+//! `kubescape scan`: scan manifests (files, directories, Helm charts, Kustomize, stdin).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use kubescape_api::posture::{severity_rank, PostureReport, Status};
+use kubescape_posture::exceptions::ExceptionPolicy;
+use kubescape_posture::inputs::{self, Renderers};
+use kubescape_posture::scan::{self, Scope, ScanOptions, Target};
+use kubescape_report::{Format, RenderOptions};
+
+use crate::commands::LibraryFlags;
+use crate::libsource;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    pub what: Option<ScanWhat>,
+    /// Files, directories, Helm charts, Kustomize directories, or - for stdin
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub flags: ScanFlags,
+}
+
+#[derive(Subcommand)]
+pub enum ScanWhat {
+    /// Scan against one or more frameworks (comma separated: nsa,mitre)
+    Framework {
+        names: String,
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        flags: ScanFlags,
+    },
+    /// Scan with specific controls (comma separated IDs or names: C-0016,C-0017)
+    Control {
+        ids: String,
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        flags: ScanFlags,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct ScanFlags {
+    /// Output formats, comma separated: pretty-printer, json, junit, sarif, prometheus, html
+    #[arg(short, long, default_value = "pretty-printer")]
+    pub format: String,
+    /// Output file (with several formats, one file per format with the format's extension)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show failed resources with paths and fixes in the terminal output
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Scan only these namespaces (comma separated)
+    #[arg(long, value_name = "NS", value_delimiter = ',')]
+    pub include_namespaces: Vec<String>,
+    /// Skip these namespaces (comma separated)
+    #[arg(long, value_name = "NS", value_delimiter = ',')]
+    pub exclude_namespaces: Vec<String>,
+    /// Exception policies file (PostureExceptionPolicy JSON: one policy or a list)
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
+    /// Do not apply the library's built-in system exceptions
+    #[arg(long)]
+    pub no_system_exceptions: bool,
+    /// Exit with code 1 when the overall compliance score is below this percentage
+    #[arg(long, value_name = "PERCENT")]
+    pub compliance_threshold: Option<f64>,
+    /// Exit with code 1 when a control of this severity or higher fails (low, medium, high, critical)
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity_threshold: Option<String>,
+    /// Cloud provider passed to rules that need it (EKS, GKE, AKS)
+    #[arg(long, value_name = "PROVIDER")]
+    pub cloud_provider: Option<String>,
+    #[command(flatten)]
+    pub library: LibraryFlags,
+}
+
+pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    let (target, paths, flags) = match args.what {
+        Some(ScanWhat::Framework { names, paths, flags }) => (Some(Target::Frameworks(split(&names))), paths, flags),
+        Some(ScanWhat::Control { ids, paths, flags }) => (Some(Target::Controls(split(&ids))), paths, flags),
+        None => (None, args.paths, args.flags),
+    };
+    if paths.is_empty() {
+        bail!(
+            "no manifests given: pass files, directories, Helm charts or - for stdin \
+             (scanning a live cluster is not available in this version)"
+        );
+    }
+    let target = target.unwrap_or_else(|| Target::Frameworks(vec!["WorkloadScan".into(), "AllControls".into()]));
+    let formats = parse_formats(&flags.format)?;
+    if let Some(sev) = &flags.severity_threshold {
+        if severity_rank(sev) == 0 {
+            bail!("--severity-threshold {sev:?}: use one of low, medium, high, critical");
+        }
+    }
+    let lib = libsource::load(&flags.library.args())?;
+    let exceptions = match &flags.exceptions {
+        Some(p) => load_exceptions(p)?,
+        None => vec![],
+    };
+
+    let inputs = inputs::load(&paths, &Renderers::discover());
+    for p in &inputs.problems {
+        eprintln!("warning: {}: {}", p.location, p.message);
+    }
+    if inputs.objects.is_empty() {
+        bail!("no Kubernetes objects found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    tracing::info!(objects = inputs.objects.len(), "scanning");
+
+    let options = ScanOptions {
+        target,
+        scope: Scope::File,
+        include_namespaces: flags.include_namespaces.clone(),
+        exclude_namespaces: flags.exclude_namespaces.clone(),
+        exceptions,
+        apply_system_exceptions: !flags.no_system_exceptions,
+        cluster_name: String::new(),
+        cloud_provider: flags.cloud_provider.clone(),
+        keep_objects: formats.iter().any(|(f, _)| matches!(f, Format::Json)),
+        formats: formats.iter().map(|(_, n)| n.clone()).collect(),
+        kubescape_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let bar = progress_bar(inputs.objects.len());
+    let on_progress = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let mut report = scan::scan(&lib, inputs.objects, &options, &on_progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    report.report_guid = uuid::Uuid::new_v4().to_string();
+
+    write_outputs(&report, &formats, &flags, &paths)?;
+    Ok(exit_code(&report, &flags))
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn parse_formats(s: &str) -> Result<Vec<(Format, String)>> {
+    split(s)
+        .into_iter()
+        .map(|name| name.parse::<Format>().map(|f| (f, name.clone())).map_err(|e| anyhow::anyhow!("--format {name:?}: {e}")))
+        .collect()
+}
+
+fn load_exceptions(p: &Path) -> Result<Vec<ExceptionPolicy>> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read --exceptions {}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--exceptions {}: invalid JSON", p.display()))?;
+    Ok(ExceptionPolicy::parse_all(&v, &p.display().to_string(), chrono::Utc::now())?)
+}
+
+fn progress_bar(objects: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning {msg} [{bar:30}] {pos}/{len} rules")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("{objects} objects"));
+    Some(bar)
+}
+
+fn extension(f: &Format) -> &'static str {
+    match f {
+        Format::Pretty => "txt",
+        Format::Json => "json",
+        Format::Junit => "xml",
+        Format::Sarif => "sarif",
+        Format::Prometheus => "prom",
+        Format::Html => "html",
+    }
+}
+
+fn write_outputs(report: &PostureReport, formats: &[(Format, String)], flags: &ScanFlags, roots: &[PathBuf]) -> Result<()> {
+    let line_of = |rel: &str, doc: usize, path: &str| -> Option<usize> { line_in_source(roots, rel, doc, path) };
+    let color = flags.output.is_none() && std::io::stdout().is_terminal();
+    for (format, _) in formats {
+        let opts = RenderOptions { verbose: flags.verbose, color: color && matches!(format, Format::Pretty), line_of: Some(&line_of) };
+        let text = kubescape_report::render(report, *format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        match &flags.output {
+            None if formats.len() == 1 || matches!(format, Format::Pretty) => print!("{text}"),
+            None => bail!("several formats need --output FILE (each format is written to FILE with its own extension)"),
+            Some(out) if formats.len() == 1 => {
+                std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!("report written to {}", out.display());
+            }
+            Some(out) => {
+                let file = out.with_extension(extension(format));
+                std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+                eprintln!("report written to {}", file.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Line of `path` in document `doc` of a scanned file (for SARIF locations).
+fn line_in_source(roots: &[PathBuf], rel: &str, doc: usize, path: &str) -> Option<usize> {
+    let candidates = std::iter::once(PathBuf::from(rel)).chain(roots.iter().map(|r| r.join(rel)));
+    let file = candidates.into_iter().find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let lines = kubescape_posture::yaml::path_lines(&text);
+    let map = lines.get(doc)?;
+    // The failed path may not exist in the file (a field to add); fall back to its nearest parent.
+    let mut p = path.to_string();
+    loop {
+        if let Some(l) = map.get(&p) {
+            return Some(*l);
+        }
+        let cut = p.rfind(['.', '['])?;
+        p.truncate(cut);
+    }
+}
+
+fn exit_code(report: &PostureReport, flags: &ScanFlags) -> ExitCode {
+    let s = &report.summary_details;
+    if let Some(t) = flags.compliance_threshold {
+        if s.compliance_score < t {
+            eprintln!("compliance score {:.2}% is below the threshold {t}%", s.compliance_score);
+            return ExitCode::from(1);
+        }
+    }
+    if let Some(sev) = &flags.severity_threshold {
+        let min = severity_rank(sev);
+        let breached: Vec<&str> = s
+            .controls
+            .values()
+            .filter(|c| c.status == Status::Failed && severity_rank(&c.severity) >= min)
+            .map(|c| c.control_id.as_str())
+            .collect();
+        if !breached.is_empty() {
+            eprintln!("{} failed control(s) at or above severity {sev}: {}", breached.len(), breached.join(", "));
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}

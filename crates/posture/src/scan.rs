@@ -1,0 +1,795 @@
+//! A posture scan: objects + library + options -> per-resource results, control and framework
+//! summaries, scores, as a [`PostureReport`].
+//!
+//! Every object is converted to a Rego value once and shared by all rules; each rule is compiled
+//! once and evaluated once over the objects it matches; rules run in parallel.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kubescape_api::posture::*;
+use kubescape_api::resource_id;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::exceptions::{ExceptionPolicy, Subject};
+use crate::inputs::InputObject;
+use crate::library::{Control, Library, Rule};
+use crate::rego::RegoProgram;
+use crate::select;
+
+/// The Kubescape version our rule-version attributes are compared against.
+pub const COMPATIBLE_KUBESCAPE_VERSION: (u64, u64, u64) = (4, 0, 0);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    File,
+    Cluster,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::File => "file",
+            Scope::Cluster => "cluster",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Frameworks(Vec<String>),
+    Controls(Vec<String>),
+}
+
+pub struct ScanOptions {
+    pub target: Target,
+    pub scope: Scope,
+    pub include_namespaces: Vec<String>,
+    pub exclude_namespaces: Vec<String>,
+    /// User exception policies; the library's system exceptions are added unless disabled.
+    pub exceptions: Vec<ExceptionPolicy>,
+    pub apply_system_exceptions: bool,
+    pub cluster_name: String,
+    /// `EKS`, `GKE`, `AKS`, ... (passed to rules as `data.dataControlInputs.cloudProvider`).
+    pub cloud_provider: Option<String>,
+    /// Keep full objects in `report.resources` (the JSON format needs them).
+    pub keep_objects: bool,
+    pub formats: Vec<String>,
+    pub kubescape_version: String,
+}
+
+/// Progress callback: rules evaluated so far, total rules.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+struct ScanObject {
+    id: String,
+    value: Value,
+    rego: regorus::Value,
+    source: Option<Source>,
+    weight: f64,
+}
+
+/// The findings of one rule.
+enum RuleOutcome {
+    Evaluated(RuleFindings),
+    Skipped(String),
+}
+
+#[derive(Default)]
+struct RuleFindings {
+    /// Resources the rule looked at.
+    inputs: Vec<String>,
+    /// Failures per resource.
+    failures: HashMap<String, Vec<Failure>>,
+    /// Objects that exist only in findings (RBAC subjects), by ID.
+    external: HashMap<String, Value>,
+}
+
+struct Failure {
+    paths: Vec<RulePath>,
+    related: Vec<String>,
+    message: String,
+}
+
+struct SelectedControl {
+    control: Control,
+    /// (framework name, control name inside that framework)
+    frameworks: Vec<(String, String)>,
+}
+
+pub fn scan(lib: &Library, objects: Vec<InputObject>, opts: &ScanOptions, progress: Progress) -> Result<PostureReport> {
+    let selected = select_controls(lib, opts)?;
+    let objects = prepare_objects(objects, opts);
+    let by_id: HashMap<&str, usize> = objects.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+
+    let rule_names: BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| s.control.rules_names.iter().map(String::as_str))
+        .filter(|n| lib.rules.get(*n).is_some_and(rule_in_version))
+        .collect();
+    let done = AtomicUsize::new(0);
+    let total = rule_names.len();
+    progress(0, total);
+    let outcomes: HashMap<&str, RuleOutcome> = rule_names
+        .par_iter()
+        .map(|name| {
+            let rule = &lib.rules[*name];
+            let outcome = evaluate_rule(lib, rule, &objects, &by_id, opts);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            (*name, outcome)
+        })
+        .collect();
+
+    let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
+    if opts.apply_system_exceptions {
+        for (i, e) in lib.exceptions.iter().enumerate() {
+            exceptions.extend(ExceptionPolicy::parse_all(e, &format!("library exception {i}"), chrono::Utc::now())?);
+        }
+    }
+    let all_exceptions: Vec<&ExceptionPolicy> = opts.exceptions.iter().chain(exceptions.iter()).collect();
+    Ok(assemble(lib, &selected, &objects, &by_id, &outcomes, &all_exceptions, opts))
+}
+
+fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
+    let mut selected: Vec<SelectedControl> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let in_scope = |c: &Control| match &c.scanning_scope {
+        Some(s) if !s.matches.is_empty() => s.matches.iter().any(|m| m == opts.scope.as_str()),
+        _ => true,
+    };
+    match &opts.target {
+        Target::Frameworks(names) => {
+            for name in names {
+                let fw = lib.framework(name).ok_or_else(|| Error::Input {
+                    what: format!("framework {name:?}"),
+                    message: format!(
+                        "not in the control library; available: {}",
+                        lib.frameworks.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+                for ac in &fw.active_controls {
+                    let Some(c) = lib.control_in_framework(fw, &ac.control_id) else { continue };
+                    if !in_scope(&c) {
+                        continue;
+                    }
+                    let i = *index.entry(c.control_id.clone()).or_insert_with(|| {
+                        selected.push(SelectedControl { control: lib.controls[&c.control_id].clone(), frameworks: vec![] });
+                        selected.len() - 1
+                    });
+                    selected[i].frameworks.push((fw.name.clone(), c.name.clone()));
+                }
+            }
+        }
+        Target::Controls(ids) => {
+            for id in ids {
+                let c = lib
+                    .controls
+                    .get(&id.to_uppercase())
+                    .or_else(|| lib.controls.values().find(|c| c.name.eq_ignore_ascii_case(id)))
+                    .ok_or_else(|| Error::Input {
+                        what: format!("control {id:?}"),
+                        message: "not in the control library; `kubescape list controls` shows them".into(),
+                    })?;
+                if index.insert(c.control_id.clone(), selected.len()).is_none() {
+                    selected.push(SelectedControl { control: c.clone(), frameworks: vec![] });
+                }
+            }
+        }
+    }
+    Ok(selected)
+}
+
+fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let mut it = v.trim_start_matches('v').split('.').map(|p| p.parse::<u64>().ok());
+    Some((it.next()??, it.next().flatten().unwrap_or(0), it.next().flatten().unwrap_or(0)))
+}
+
+fn rule_in_version(rule: &Rule) -> bool {
+    let from = rule.attribute_str("useFromKubescapeVersion").and_then(parse_version);
+    let until = rule.attribute_str("useUntilKubescapeVersion").and_then(parse_version);
+    from.is_none_or(|f| COMPATIBLE_KUBESCAPE_VERSION >= f) && until.is_none_or(|u| COMPATIBLE_KUBESCAPE_VERSION < u)
+}
+
+/// Kinds whose objects are normally created by an owner; the owner is scanned instead.
+const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
+
+fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObject> {
+    let keep = |v: &Value| {
+        let ns = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        if ns.is_empty() {
+            return true;
+        }
+        (opts.include_namespaces.is_empty() || opts.include_namespaces.iter().any(|n| n == ns))
+            && !opts.exclude_namespaces.iter().any(|n| n == ns)
+    };
+    let owned = |v: &Value| {
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+        OWNED_KINDS.contains(&kind)
+            && v.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool).unwrap_or(true)))
+    };
+    let mut seen = HashSet::new();
+    objects
+        .into_par_iter()
+        .filter(|o| keep(&o.value) && !(opts.scope == Scope::Cluster && owned(&o.value)))
+        .map(|o| {
+            let id = resource_id::of_value(&o.value);
+            let weight = weight_of(&o.value);
+            let rego = regorus::Value::from(o.value.clone());
+            ScanObject { id, value: o.value, rego, source: o.source, weight }
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        // The same object twice (e.g. a file given twice) is scanned once.
+        .filter(|o| seen.insert(o.id.clone()))
+        .collect()
+}
+
+/// Score weight: workloads count by replicas (x1.1 above one), DaemonSets by scheduled nodes.
+fn weight_of(v: &Value) -> f64 {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind == "DaemonSet" {
+        return v.pointer("/status/desiredNumberScheduled").and_then(Value::as_f64).filter(|n| *n > 0.0).unwrap_or(1.0);
+    }
+    match v.pointer("/spec/replicas").and_then(Value::as_f64) {
+        Some(r) if r > 1.0 => r * 1.1,
+        _ => 1.0,
+    }
+}
+
+fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &HashMap<&str, usize>, opts: &ScanOptions) -> RuleOutcome {
+    if rule.rule.trim().is_empty() {
+        return RuleOutcome::Skipped(format!("rule {} has no Rego in this control library", rule.name));
+    }
+    if rule.rule_language != "Rego" && !rule.rule_language.is_empty() {
+        return RuleOutcome::Skipped(format!("rule {} is written in {}, which this engine does not evaluate", rule.name, rule.rule_language));
+    }
+    let kind_of = |o: &ScanObject| {
+        (o.value.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(), o.value.get("kind").and_then(Value::as_str).unwrap_or("").to_string())
+    };
+    if !rule.dynamic_match.is_empty() {
+        let present = objects.iter().any(|o| {
+            let (av, k) = kind_of(o);
+            select::dynamic_matches(rule, &av, &k)
+        });
+        if !present {
+            let kinds: BTreeSet<&str> = rule.dynamic_match.iter().flat_map(|m| m.resources.iter().map(String::as_str)).collect();
+            return RuleOutcome::Skipped(format!(
+                "needs {} data, which this scan did not collect (host scanner or cloud API)",
+                kinds.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let program = match RegoProgram::compile(&rule.name, &rule.rule) {
+        Ok(p) => p,
+        Err(e) => return RuleOutcome::Skipped(e.to_string()),
+    };
+    if program.uses_image_signatures {
+        return RuleOutcome::Skipped("verifying image signatures is not supported yet".into());
+    }
+    let mut matched: Vec<usize> = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            let (av, k) = kind_of(o);
+            select::rule_matches(rule, &av, &k)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let data = rule_data(lib, rule, opts);
+    if !rule.resource_enumerator.trim().is_empty() && !matched.is_empty() {
+        let filter = match RegoProgram::compile(&format!("{}-filter", rule.name), &rule.resource_enumerator) {
+            Ok(p) => p,
+            Err(e) => return RuleOutcome::Skipped(e.to_string()),
+        };
+        let input = regorus::Value::from(matched.iter().map(|i| objects[*i].rego.clone()).collect::<Vec<_>>());
+        match filter.alerts(input, &data) {
+            Ok(alerts) => {
+                let mut keep = BTreeSet::new();
+                for a in alerts {
+                    let a = serde_json::to_value(&a).unwrap_or(Value::Null);
+                    for o in a.pointer("/alertObject/k8sApiObjects").and_then(Value::as_array).into_iter().flatten() {
+                        if let Some(i) = lookup(o, objects, by_id) {
+                            keep.insert(i);
+                        }
+                    }
+                }
+                matched = keep.into_iter().collect();
+            }
+            Err(e) => return RuleOutcome::Skipped(e.to_string()),
+        }
+    }
+    let mut findings = RuleFindings::default();
+    let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
+        Some("subject-role-rolebinding") => {
+            let values: Vec<&Value> = matched.iter().map(|i| &objects[*i].value).collect();
+            select::subjects_with_roles(&values)
+                .into_iter()
+                .map(|s| {
+                    let id = resource_id::of_value(&s);
+                    findings.inputs.push(id.clone());
+                    let rego = regorus::Value::from(s.clone());
+                    findings.external.insert(id, subject_without_related(s));
+                    rego
+                })
+                .collect()
+        }
+        aggregator => matched
+            .iter()
+            .filter(|i| aggregator != Some("apiserver-pod") || select::is_apiserver_pod(&objects[**i].value))
+            .map(|i| {
+                findings.inputs.push(objects[*i].id.clone());
+                objects[*i].rego.clone()
+            })
+            .collect(),
+    };
+    if input.is_empty() {
+        return RuleOutcome::Evaluated(findings);
+    }
+    let alerts = match program.alerts(regorus::Value::from(input), &data) {
+        Ok(a) => a,
+        Err(e) => return RuleOutcome::Skipped(e.to_string()),
+    };
+    for alert in alerts {
+        let a = serde_json::to_value(&alert).unwrap_or(Value::Null);
+        let paths = paths_of(&a);
+        let message = a.get("alertMessage").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut related: Vec<String> = Vec::new();
+        let mut failed_ids: Vec<String> = Vec::new();
+        for o in a.pointer("/alertObject/k8sApiObjects").and_then(Value::as_array).into_iter().flatten() {
+            match lookup(o, objects, by_id) {
+                Some(i) => failed_ids.push(objects[i].id.clone()),
+                None => failed_ids.push(resource_id::of_value(o)),
+            }
+        }
+        if let Some(ext) = a.pointer("/alertObject/externalObjects").filter(|v| v.is_object()) {
+            let id = resource_id::of_value(ext);
+            for r in ext.get("relatedObjects").and_then(Value::as_array).into_iter().flatten() {
+                related.push(lookup(r, objects, by_id).map(|i| objects[i].id.clone()).unwrap_or_else(|| resource_id::of_value(r)));
+            }
+            findings.external.entry(id.clone()).or_insert_with(|| subject_without_related(ext.clone()));
+            failed_ids.push(id);
+        }
+        for r in a.get("relatedObjects").and_then(Value::as_array).into_iter().flatten() {
+            let obj = r.get("object").unwrap_or(r);
+            related.push(lookup(obj, objects, by_id).map(|i| objects[i].id.clone()).unwrap_or_else(|| resource_id::of_value(obj)));
+        }
+        for id in failed_ids {
+            findings.failures.entry(id).or_default().push(Failure { paths: paths.clone(), related: related.clone(), message: message.clone() });
+        }
+    }
+    RuleOutcome::Evaluated(findings)
+}
+
+fn subject_without_related(mut s: Value) -> Value {
+    if let Value::Object(m) = &mut s {
+        m.remove("relatedObjects");
+    }
+    s
+}
+
+/// Finds the scanned object an alert refers to: by ID, else by apiVersion/kind/namespace/name.
+fn lookup(o: &Value, objects: &[ScanObject], by_id: &HashMap<&str, usize>) -> Option<usize> {
+    if let Some(i) = by_id.get(resource_id::of_value(o).as_str()) {
+        return Some(*i);
+    }
+    let key = |v: &Value| {
+        [
+            v.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(),
+            v.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
+            v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string(),
+            v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+        ]
+    };
+    let k = key(o);
+    objects.iter().position(|x| key(&x.value) == k)
+}
+
+fn paths_of(a: &Value) -> Vec<RulePath> {
+    let strings = |key: &str| -> Vec<String> {
+        a.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    };
+    let mut paths = Vec::new();
+    for p in strings("failedPaths") {
+        paths.push(RulePath { failed_path: Some(p), ..Default::default() });
+    }
+    for p in strings("reviewPaths") {
+        if !paths.iter().any(|x| x.failed_path.as_deref() == Some(&p)) {
+            paths.push(RulePath { review_path: Some(p), ..Default::default() });
+        }
+    }
+    for p in strings("deletePaths") {
+        paths.push(RulePath { delete_path: Some(p), ..Default::default() });
+    }
+    for f in a.get("fixPaths").and_then(Value::as_array).into_iter().flatten() {
+        let path = f.get("path").and_then(Value::as_str).unwrap_or("").to_string();
+        let value = match f.get("value") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+        paths.push(RulePath { fix_path: Some(FixPath { path, value }), ..Default::default() });
+    }
+    if let Some(cmd) = a.get("fixCommand").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        paths.push(RulePath { fix_command: Some(cmd.to_string()), ..Default::default() });
+    }
+    paths
+}
+
+/// `data` for a rule: the config inputs its `controlConfigInputs` name, and the cloud provider.
+fn rule_data(lib: &Library, rule: &Rule, opts: &ScanOptions) -> regorus::Value {
+    let mut inputs = serde_json::Map::new();
+    for ci in &rule.control_config_inputs {
+        let key = ci.path.rsplit('.').next().unwrap_or(&ci.path);
+        if let Some(v) = lib.config_inputs.get(key) {
+            inputs.insert(key.to_string(), v.clone());
+        }
+    }
+    let cloud = opts.cloud_provider.as_ref().map(|c| serde_json::json!({"cloudProvider": c})).unwrap_or(Value::Null);
+    regorus::Value::from(serde_json::json!({"postureControlInputs": inputs, "dataControlInputs": cloud}))
+}
+
+fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    for r in control.rules_names.iter().filter_map(|n| lib.rules.get(n)) {
+        for ci in &r.control_config_inputs {
+            keys.push(ci.path.rsplit('.').next().unwrap_or(&ci.path).to_string());
+        }
+    }
+    let empty = |k: &String| match lib.config_inputs.get(k) {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+        _ => false,
+    };
+    (!keys.is_empty() && keys.iter().all(empty)).then_some(keys)
+}
+
+struct ControlOutcome {
+    summary: ControlSummary,
+    /// Per resource: status and rule results.
+    per_resource: BTreeMap<String, ResourceControl>,
+    weights_failed: f64,
+    weights_all: f64,
+}
+
+fn assemble(
+    lib: &Library,
+    selected: &[SelectedControl],
+    objects: &[ScanObject],
+    by_id: &HashMap<&str, usize>,
+    outcomes: &HashMap<&str, RuleOutcome>,
+    exceptions: &[&ExceptionPolicy],
+    opts: &ScanOptions,
+) -> PostureReport {
+    let mut external: BTreeMap<String, Value> = BTreeMap::new();
+    let mut controls: BTreeMap<String, ControlOutcome> = BTreeMap::new();
+    for sel in selected {
+        let c = &sel.control;
+        let severity = severity_of(c.base_score).to_string();
+        let mut per_resource: BTreeMap<String, ResourceControl> = BTreeMap::new();
+        let mut skip_reasons: Vec<String> = Vec::new();
+        let mut evaluated_any = false;
+        for rule_name in &c.rules_names {
+            let Some(outcome) = outcomes.get(rule_name.as_str()) else {
+                if !lib.rules.contains_key(rule_name) {
+                    skip_reasons.push(format!("rule {rule_name} is not in the control library"));
+                }
+                continue;
+            };
+            let findings = match outcome {
+                RuleOutcome::Skipped(why) => {
+                    skip_reasons.push(why.clone());
+                    continue;
+                }
+                RuleOutcome::Evaluated(f) => f,
+            };
+            evaluated_any = true;
+            for (id, obj) in &findings.external {
+                external.entry(id.clone()).or_insert_with(|| obj.clone());
+            }
+            let ids = findings.inputs.iter().chain(findings.failures.keys());
+            for id in ids {
+                let entry = per_resource.entry(id.clone()).or_insert_with(|| ResourceControl {
+                    control_id: c.control_id.clone(),
+                    name: c.name.clone(),
+                    severity: severity.clone(),
+                    status: StatusInfo::default(),
+                    rules: vec![],
+                });
+                if entry.rules.iter().any(|r| r.name == *rule_name) {
+                    continue;
+                }
+                let mut rr = RuleResult { name: rule_name.clone(), status: Status::Passed, ..Default::default() };
+                if let Some(fails) = findings.failures.get(id) {
+                    rr.status = Status::Failed;
+                    for f in fails {
+                        rr.paths.extend(f.paths.iter().cloned());
+                        rr.related_resources_ids.extend(f.related.iter().cloned());
+                        if rr.message.is_empty() {
+                            rr.message = f.message.clone();
+                        }
+                    }
+                    rr.related_resources_ids.sort();
+                    rr.related_resources_ids.dedup();
+                }
+                entry.rules.push(rr);
+            }
+        }
+        let action = c.attributes.get("actionRequired").and_then(Value::as_str).unwrap_or("");
+        let config_missing = if action == "configuration" { config_keys_empty(lib, c) } else { None };
+        let mut weights_failed = 0.0;
+        let mut weights_all = 0.0;
+        let mut counters = ResourceCounters::default();
+        for (id, rc) in per_resource.iter_mut() {
+            let failed = rc.rules.iter().any(|r| r.status == Status::Failed);
+            let obj = by_id.get(id.as_str()).map(|i| &objects[*i].value).or_else(|| external.get(id));
+            rc.status.status = if failed { Status::Failed } else { Status::Passed };
+            if failed {
+                if let Some(obj) = obj {
+                    if let Some(exc) = excepted(obj, id, c, sel, exceptions, opts) {
+                        rc.status = StatusInfo { status: Status::Passed, sub_status: "w/exceptions".into(), info: String::new() };
+                        for r in rc.rules.iter_mut().filter(|r| r.status == Status::Failed) {
+                            r.status = Status::Passed;
+                            r.sub_status = "w/exceptions".into();
+                            r.exception.push(exc.clone());
+                        }
+                    }
+                }
+            }
+            if rc.status.status == Status::Failed && matches!(action, "requires review" | "manual review") {
+                rc.status = StatusInfo { status: Status::Skipped, sub_status: action.into(), info: String::new() };
+            }
+            if let Some(keys) = &config_missing {
+                rc.status = StatusInfo {
+                    status: Status::Skipped,
+                    sub_status: "configuration".into(),
+                    info: format!("configure {} with --controls-config", keys.join(", ")),
+                };
+            }
+            let w = by_id.get(id.as_str()).map(|i| objects[*i].weight).unwrap_or(1.0);
+            weights_all += w;
+            match rc.status.status {
+                Status::Passed => counters.passed_resources += 1,
+                Status::Failed => {
+                    counters.failed_resources += 1;
+                    weights_failed += w;
+                }
+                Status::Skipped => counters.skipped_resources += 1,
+            }
+        }
+        let mut status_info = if counters.failed_resources > 0 {
+            StatusInfo { status: Status::Failed, ..Default::default() }
+        } else if !evaluated_any {
+            let info = if skip_reasons.is_empty() { "the control has no rules".to_string() } else { dedup_join(&skip_reasons) };
+            StatusInfo { status: Status::Skipped, sub_status: String::new(), info }
+        } else if counters.skipped_resources > 0 {
+            let sub = per_resource.values().find(|r| r.status.status == Status::Skipped).map(|r| r.status.sub_status.clone()).unwrap_or_default();
+            StatusInfo { status: Status::Skipped, sub_status: sub, info: String::new() }
+        } else if counters.all() == 0 {
+            StatusInfo { status: Status::Passed, sub_status: "irrelevant".into(), info: String::new() }
+        } else if per_resource.values().any(|r| r.status.sub_status == "w/exceptions") {
+            StatusInfo { status: Status::Passed, sub_status: "w/exceptions".into(), info: String::new() }
+        } else {
+            StatusInfo { status: Status::Passed, ..Default::default() }
+        };
+        if let (Some(keys), Status::Passed) = (&config_missing, status_info.status) {
+            status_info = StatusInfo {
+                status: Status::Skipped,
+                sub_status: "configuration".into(),
+                info: format!("configure {} with --controls-config", keys.join(", ")),
+            };
+        }
+        let compliance = compliance_of(status_info.status, &counters);
+        let score = if weights_all > 0.0 { 100.0 * weights_failed / weights_all } else { 0.0 };
+        let summary = ControlSummary {
+            control_id: c.control_id.clone(),
+            name: c.name.clone(),
+            status: status_info.status,
+            status_info,
+            resource_counters: counters,
+            score: round2(score),
+            compliance_score: round2(compliance),
+            score_factor: c.base_score,
+            severity,
+            category: c.category.clone(),
+            description: c.description.clone(),
+            remediation: c.remediation.clone(),
+        };
+        controls.insert(c.control_id.clone(), ControlOutcome { summary, per_resource, weights_failed, weights_all });
+    }
+
+    // Framework summaries.
+    let mut frameworks: Vec<FrameworkSummary> = Vec::new();
+    if let Target::Frameworks(names) = &opts.target {
+        for name in names {
+            let Some(fw) = lib.framework(name) else { continue };
+            let mut fs = FrameworkSummary { name: fw.name.clone(), ..Default::default() };
+            let mut ids: Vec<&ControlOutcome> = Vec::new();
+            for sel in selected {
+                if let Some((_, shown)) = sel.frameworks.iter().find(|(f, _)| *f == fw.name) {
+                    let co = &controls[&sel.control.control_id];
+                    let mut s = co.summary.clone();
+                    s.name = shown.clone();
+                    fs.controls.insert(s.control_id.clone(), s);
+                    ids.push(co);
+                }
+            }
+            let (score, compliance, status) = aggregate_scores(&ids);
+            fs.score = score;
+            fs.compliance_score = compliance;
+            fs.status = status;
+            fs.resource_counters = resource_counters(ids.iter().map(|c| &c.per_resource));
+            frameworks.push(fs);
+        }
+    }
+
+    let all: Vec<&ControlOutcome> = controls.values().collect();
+    let (score, compliance, status) = aggregate_scores(&all);
+    let mut summary = SummaryDetails {
+        frameworks,
+        status,
+        score,
+        compliance_score: compliance,
+        resource_counters: resource_counters(all.iter().map(|c| &c.per_resource)),
+        ..Default::default()
+    };
+    // Results per resource, and severity counters.
+    let mut per_resource: BTreeMap<String, Vec<ResourceControl>> = BTreeMap::new();
+    let mut worst_severity: BTreeMap<String, &str> = BTreeMap::new();
+    for co in controls.values() {
+        if co.summary.status == Status::Failed {
+            summary.controls_severity_counters.add(&co.summary.severity);
+        }
+        for (id, rc) in &co.per_resource {
+            if rc.status.status == Status::Failed {
+                let w = worst_severity.entry(id.clone()).or_insert("Unknown");
+                if severity_rank(&co.summary.severity) > severity_rank(w) {
+                    *w = severity_of(co.summary.score_factor);
+                }
+            }
+            per_resource.entry(id.clone()).or_default().push(rc.clone());
+        }
+    }
+    for sev in worst_severity.values() {
+        summary.resources_severity_counters.add(sev);
+    }
+    summary.controls = controls.into_iter().map(|(k, v)| (k, v.summary)).collect();
+    let results: Vec<ResourceResult> =
+        per_resource.iter().map(|(id, ctrls)| ResourceResult { resource_id: id.clone(), controls: ctrls.clone() }).collect();
+    let resources: Vec<Resource> = per_resource
+        .keys()
+        .map(|id| match by_id.get(id.as_str()) {
+            Some(i) => Resource {
+                resource_id: id.clone(),
+                object: if opts.keep_objects { objects[*i].value.clone() } else { Value::Null },
+                source: objects[*i].source.clone(),
+            },
+            None => Resource {
+                resource_id: id.clone(),
+                object: if opts.keep_objects { external.get(id).cloned().unwrap_or(Value::Null) } else { Value::Null },
+                source: None,
+            },
+        })
+        .collect();
+    let (target_type, target_names) = match &opts.target {
+        Target::Frameworks(n) => ("framework", n.clone()),
+        Target::Controls(n) => ("control", n.clone()),
+    };
+    PostureReport {
+        generation_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        cluster_name: opts.cluster_name.clone(),
+        report_guid: String::new(),
+        summary_details: summary,
+        resources,
+        results,
+        metadata: Metadata {
+            scan_metadata: ScanMetadata {
+                target_type: target_type.into(),
+                target_names,
+                formats: opts.formats.clone(),
+                kubescape_version: opts.kubescape_version.clone(),
+                scanning_target: opts.scope.as_str().into(),
+                include_namespaces: opts.include_namespaces.clone(),
+                exclude_namespaces: opts.exclude_namespaces.clone(),
+            },
+        },
+    }
+}
+
+fn dedup_join(items: &[String]) -> String {
+    let mut seen = Vec::new();
+    for i in items {
+        if !seen.contains(i) {
+            seen.push(i.clone());
+        }
+    }
+    seen.join("; ")
+}
+
+fn excepted(obj: &Value, id: &str, c: &Control, sel: &SelectedControl, exceptions: &[&ExceptionPolicy], opts: &ScanOptions) -> Option<Value> {
+    if let Some(skip) = obj.pointer("/metadata/annotations/kubescape.io~1skip-controls").and_then(Value::as_str) {
+        if skip.split(',').any(|s| s.trim().eq_ignore_ascii_case(&c.control_id)) {
+            return Some(serde_json::json!({"name": "annotation kubescape.io/skip-controls", "policyType": "postureExceptionPolicy"}));
+        }
+    }
+    let frameworks: Vec<&str> = if sel.frameworks.is_empty() { vec![""] } else { sel.frameworks.iter().map(|(f, _)| f.as_str()).collect() };
+    for e in exceptions {
+        for fw in &frameworks {
+            for rule in &c.rules_names {
+                let s = Subject {
+                    object: obj,
+                    resource_id: id,
+                    cluster: &opts.cluster_name,
+                    framework: fw,
+                    control_id: &c.control_id,
+                    control_name: &c.name,
+                    rule_name: rule,
+                };
+                if e.matches(&s) {
+                    return Some(e.raw.clone());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Compliance of one control: 100 when passed, else the share of passed resources.
+fn compliance_of(status: Status, c: &ResourceCounters) -> f64 {
+    if status == Status::Passed {
+        100.0
+    } else if c.all() == 0 {
+        0.0
+    } else {
+        100.0 * c.passed_resources as f64 / c.all() as f64
+    }
+}
+
+/// (risk score, compliance score, status) over a set of controls.
+fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
+    if controls.is_empty() {
+        return (0.0, 100.0, Status::Passed);
+    }
+    let compliance = controls.iter().map(|c| c.summary.compliance_score).sum::<f64>() / controls.len() as f64;
+    let (num, den) = controls.iter().fold((0.0, 0.0), |(n, d), c| {
+        (n + c.summary.score_factor * c.weights_failed, d + c.summary.score_factor * c.weights_all)
+    });
+    let score = if den > 0.0 { 100.0 * num / den } else { 0.0 };
+    let status = if controls.iter().any(|c| c.summary.status == Status::Failed) {
+        Status::Failed
+    } else if controls.iter().any(|c| c.summary.status == Status::Skipped) {
+        Status::Skipped
+    } else {
+        Status::Passed
+    };
+    (round2(score), round2(compliance), status)
+}
+
+/// Unique resources, each counted once with its worst status over the given controls.
+fn resource_counters<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, ResourceControl>>) -> ResourceCounters {
+    let mut worst: HashMap<&str, Status> = HashMap::new();
+    for m in maps {
+        for (id, rc) in m {
+            let e = worst.entry(id.as_str()).or_insert(Status::Passed);
+            *e = (*e).max(rc.status.status);
+        }
+    }
+    let mut c = ResourceCounters::default();
+    for s in worst.values() {
+        match s {
+            Status::Passed => c.passed_resources += 1,
+            Status::Failed => c.failed_resources += 1,
+            Status::Skipped => c.skipped_resources += 1,
+        }
+    }
+    c
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
