@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -29,7 +31,11 @@ impl Status {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusInfo {
     pub status: Status,
-    #[serde(rename = "subStatus", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "subStatus",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub sub_status: String,
     /// Why a control was skipped (missing host data, unsupported builtin, ...).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -185,7 +191,11 @@ pub struct RuleResult {
     #[serde(default)]
     pub control_configurations: BTreeMap<String, Value>,
     /// Other objects involved in the finding (a binding and role for an RBAC subject, ...).
-    #[serde(rename = "relatedResourcesIDs", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "relatedResourcesIDs",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub related_resources_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
@@ -279,24 +289,46 @@ mod tests {
 
     #[test]
     fn report_round_trips_with_upstream_field_names() {
-        let mut r = PostureReport { cluster_name: "c".into(), ..Default::default() };
+        let mut r = PostureReport {
+            cluster_name: "c".into(),
+            ..Default::default()
+        };
         r.summary_details.controls.insert(
             "C-0016".into(),
-            ControlSummary { control_id: "C-0016".into(), status: Status::Failed, ..Default::default() },
+            ControlSummary {
+                control_id: "C-0016".into(),
+                status: Status::Failed,
+                ..Default::default()
+            },
         );
         r.results.push(ResourceResult {
             resource_id: "/v1/default/Pod/x".into(),
             controls: vec![ResourceControl {
                 control_id: "C-0016".into(),
                 rules: vec![RuleResult {
-                    paths: vec![RulePath { fix_path: Some(FixPath { path: "a".into(), value: "false".into() }), ..Default::default() }],
+                    paths: vec![RulePath {
+                        fix_path: Some(FixPath {
+                            path: "a".into(),
+                            value: "false".into(),
+                        }),
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 }],
                 ..Default::default()
             }],
         });
         let text = serde_json::to_string(&r).unwrap();
-        for key in ["\"summaryDetails\"", "\"ResourceCounters\"", "\"controlID\"", "\"resourceID\"", "\"reportGUID\"", "\"fixPath\"", "\"complianceScore\"", "\"statusInfo\""] {
+        for key in [
+            "\"summaryDetails\"",
+            "\"ResourceCounters\"",
+            "\"controlID\"",
+            "\"resourceID\"",
+            "\"reportGUID\"",
+            "\"fixPath\"",
+            "\"complianceScore\"",
+            "\"statusInfo\"",
+        ] {
             assert!(text.contains(key), "{key} missing in {text}");
         }
         let back: PostureReport = serde_json::from_str(&text).unwrap();

@@ -14,8 +14,18 @@ pub fn for_object(api_version: &str, namespace: &str, kind: &str, name: &str) ->
 }
 
 /// The ID of an object read from a file (`source_path` is the file path without document index).
-pub fn for_file_object(source_path: &str, api_version: &str, namespace: &str, kind: &str, name: &str) -> String {
-    format!("path={}/api={}", fnv1a32(source_path.as_bytes()), for_object(api_version, namespace, kind, name))
+pub fn for_file_object(
+    source_path: &str,
+    api_version: &str,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> String {
+    format!(
+        "path={}/api={}",
+        fnv1a32(source_path.as_bytes()),
+        for_object(api_version, namespace, kind, name)
+    )
 }
 
 /// The ID of a JSON object, honouring a top-level `sourcePath` (`<file>:<document index>`).
@@ -30,10 +40,20 @@ pub fn of_value(v: &Value) -> String {
     match v.get("sourcePath").and_then(Value::as_str) {
         Some(sp) if !sp.is_empty() => {
             let file = sp.rsplit_once(':').map(|(f, _)| f).unwrap_or(sp);
-            for_file_object(file, api_version, s("/metadata/namespace"), s("/kind"), &name_of(v))
+            for_file_object(
+                file,
+                api_version,
+                s("/metadata/namespace"),
+                s("/kind"),
+                &name_of(v),
+            )
         }
         _ => {
-            let ns = if v.get("metadata").is_some() { s("/metadata/namespace") } else { s("/namespace") };
+            let ns = if v.get("metadata").is_some() {
+                s("/metadata/namespace")
+            } else {
+                s("/namespace")
+            };
             for_object(api_version, ns, s("/kind"), &name_of(v))
         }
     }
@@ -64,11 +84,23 @@ mod tests {
     #[test]
     fn ids() {
         assert_eq!(for_object("v1", "default", "Pod", "x"), "/v1/default/Pod/x");
-        assert_eq!(for_object("apps/v1", "", "Deployment", "d"), "apps/v1//Deployment/d");
-        let a = of_value(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "sourcePath": "a.yaml:0"}));
-        let b = of_value(&json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "sourcePath": "b.yaml:0"}));
+        assert_eq!(
+            for_object("apps/v1", "", "Deployment", "d"),
+            "apps/v1//Deployment/d"
+        );
+        let a = of_value(
+            &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "sourcePath": "a.yaml:0"}),
+        );
+        let b = of_value(
+            &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "sourcePath": "b.yaml:0"}),
+        );
         assert!(a.starts_with("path=") && a.ends_with("/api=/v1//Pod/x"));
         assert_ne!(a, b);
-        assert_eq!(of_value(&json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"})), "rbac.authorization.k8s.io///User/jane");
+        assert_eq!(
+            of_value(
+                &json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"})
+            ),
+            "rbac.authorization.k8s.io///User/jane"
+        );
     }
 }

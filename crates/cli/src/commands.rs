@@ -24,6 +24,13 @@ pub struct Cli {
 pub enum Command {
     /// Scan manifests for misconfigurations (kubescape scan [framework|control] ...)
     Scan(crate::scan::ScanArgs),
+    /// Download control-library release artifacts for offline use (--use-artifacts-from)
+    Download(crate::download::DownloadArgs),
+    /// Control-library tools
+    Library {
+        #[command(subcommand)]
+        command: crate::download::LibraryCommand,
+    },
     /// List frameworks or controls of the control library
     List(ListArgs),
     /// Tools for control-library authors
@@ -33,7 +40,7 @@ pub enum Command {
     },
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct LibraryFlags {
     /// Control library to use: a library directory (source layout or release artifacts) or an artifact file
     #[arg(long, value_name = "PATH")]
@@ -101,6 +108,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(a) => crate::scan::run(a),
         Command::List(a) => list(a),
+        Command::Download(a) => crate::download::download(a),
+        Command::Library { command } => crate::download::library(command),
         Command::Policy {
             command: PolicyCommand::Test(a),
         } => policy_test(a),

@@ -1,6 +1,7 @@
 //! `kubescape`: scan Kubernetes manifests and clusters for misconfigurations.
 
 mod commands;
+mod download;
 mod libsource;
 mod scan;
 

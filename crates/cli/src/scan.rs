@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use kubescape_api::posture::{severity_rank, PostureReport, Status};
 use kubescape_posture::exceptions::ExceptionPolicy;
 use kubescape_posture::inputs::{self, Renderers};
-use kubescape_posture::scan::{self, Scope, ScanOptions, Target};
+use kubescape_posture::scan::{self, ScanOptions, Scope, Target};
 use kubescape_report::{Format, RenderOptions};
 
 use crate::commands::LibraryFlags;
@@ -82,8 +82,14 @@ pub struct ScanFlags {
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let (target, paths, flags) = match args.what {
-        Some(ScanWhat::Framework { names, paths, flags }) => (Some(Target::Frameworks(split(&names))), paths, flags),
-        Some(ScanWhat::Control { ids, paths, flags }) => (Some(Target::Controls(split(&ids))), paths, flags),
+        Some(ScanWhat::Framework {
+            names,
+            paths,
+            flags,
+        }) => (Some(Target::Frameworks(split(&names))), paths, flags),
+        Some(ScanWhat::Control { ids, paths, flags }) => {
+            (Some(Target::Controls(split(&ids))), paths, flags)
+        }
         None => (None, args.paths, args.flags),
     };
     if paths.is_empty() {
@@ -92,7 +98,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
              (scanning a live cluster is not available in this version)"
         );
     }
-    let target = target.unwrap_or_else(|| Target::Frameworks(vec!["WorkloadScan".into(), "AllControls".into()]));
+    let target = target
+        .unwrap_or_else(|| Target::Frameworks(vec!["WorkloadScan".into(), "AllControls".into()]));
     let formats = parse_formats(&flags.format)?;
     if let Some(sev) = &flags.severity_threshold {
         if severity_rank(sev) == 0 {
@@ -110,7 +117,14 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         eprintln!("warning: {}: {}", p.location, p.message);
     }
     if inputs.objects.is_empty() {
-        bail!("no Kubernetes objects found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no Kubernetes objects found in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     tracing::info!(objects = inputs.objects.len(), "scanning");
 
@@ -145,20 +159,34 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
 }
 
 fn split(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn parse_formats(s: &str) -> Result<Vec<(Format, String)>> {
     split(s)
         .into_iter()
-        .map(|name| name.parse::<Format>().map(|f| (f, name.clone())).map_err(|e| anyhow::anyhow!("--format {name:?}: {e}")))
+        .map(|name| {
+            name.parse::<Format>()
+                .map(|f| (f, name.clone()))
+                .map_err(|e| anyhow::anyhow!("--format {name:?}: {e}"))
+        })
         .collect()
 }
 
 fn load_exceptions(p: &Path) -> Result<Vec<ExceptionPolicy>> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read --exceptions {}", p.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--exceptions {}: invalid JSON", p.display()))?;
-    Ok(ExceptionPolicy::parse_all(&v, &p.display().to_string(), chrono::Utc::now())?)
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("cannot read --exceptions {}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--exceptions {}: invalid JSON", p.display()))?;
+    Ok(ExceptionPolicy::parse_all(
+        &v,
+        &p.display().to_string(),
+        chrono::Utc::now(),
+    )?)
 }
 
 fn progress_bar(objects: usize) -> Option<indicatif::ProgressBar> {
@@ -167,8 +195,10 @@ fn progress_bar(objects: usize) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning {msg} [{bar:30}] {pos}/{len} rules")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanning {msg} [{bar:30}] {pos}/{len} rules",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(format!("{objects} objects"));
     Some(bar)
@@ -185,12 +215,24 @@ fn extension(f: &Format) -> &'static str {
     }
 }
 
-fn write_outputs(report: &PostureReport, formats: &[(Format, String)], flags: &ScanFlags, roots: &[PathBuf]) -> Result<()> {
-    let line_of = |rel: &str, doc: usize, path: &str| -> Option<usize> { line_in_source(roots, rel, doc, path) };
+fn write_outputs(
+    report: &PostureReport,
+    formats: &[(Format, String)],
+    flags: &ScanFlags,
+    roots: &[PathBuf],
+) -> Result<()> {
+    let line_of = |rel: &str, doc: usize, path: &str| -> Option<usize> {
+        line_in_source(roots, rel, doc, path)
+    };
     let color = flags.output.is_none() && std::io::stdout().is_terminal();
     for (format, _) in formats {
-        let opts = RenderOptions { verbose: flags.verbose, color: color && matches!(format, Format::Pretty), line_of: Some(&line_of) };
-        let text = kubescape_report::render(report, *format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let opts = RenderOptions {
+            verbose: flags.verbose,
+            color: color && matches!(format, Format::Pretty),
+            line_of: Some(&line_of),
+        };
+        let text =
+            kubescape_report::render(report, *format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
         match &flags.output {
             None if formats.len() == 1 || matches!(format, Format::Pretty) => print!("{text}"),
             None => bail!("several formats need --output FILE (each format is written to FILE with its own extension)"),
@@ -230,7 +272,10 @@ fn exit_code(report: &PostureReport, flags: &ScanFlags) -> ExitCode {
     let s = &report.summary_details;
     if let Some(t) = flags.compliance_threshold {
         if s.compliance_score < t {
-            eprintln!("compliance score {:.2}% is below the threshold {t}%", s.compliance_score);
+            eprintln!(
+                "compliance score {:.2}% is below the threshold {t}%",
+                s.compliance_score
+            );
             return ExitCode::from(1);
         }
     }
@@ -243,7 +288,11 @@ fn exit_code(report: &PostureReport, flags: &ScanFlags) -> ExitCode {
             .map(|c| c.control_id.as_str())
             .collect();
         if !breached.is_empty() {
-            eprintln!("{} failed control(s) at or above severity {sev}: {}", breached.len(), breached.join(", "));
+            eprintln!(
+                "{} failed control(s) at or above severity {sev}: {}",
+                breached.len(),
+                breached.join(", ")
+            );
             return ExitCode::from(1);
         }
     }

@@ -60,21 +60,29 @@ pub struct Subject<'a> {
 }
 
 fn anchored(pattern: &str, what: &str) -> Result<Regex> {
-    Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|e| Error::Input { what: what.to_string(), message: format!("invalid pattern {pattern:?}: {e}") })
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| Error::Input {
+        what: what.to_string(),
+        message: format!("invalid pattern {pattern:?}: {e}"),
+    })
 }
 
 impl ExceptionPolicy {
     /// Parses policies from a JSON value (one policy or a list); expired policies are dropped.
-    pub fn parse_all(v: &Value, what: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<ExceptionPolicy>> {
+    pub fn parse_all(
+        v: &Value,
+        what: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ExceptionPolicy>> {
         let list = match v {
             Value::Array(a) => a.clone(),
             other => vec![other.clone()],
         };
         let mut out = Vec::new();
         for raw in list {
-            let p: RawPolicy = serde_json::from_value(raw.clone())
-                .map_err(|e| Error::Input { what: what.to_string(), message: format!("not an exception policy: {e}") })?;
+            let p: RawPolicy = serde_json::from_value(raw.clone()).map_err(|e| Error::Input {
+                what: what.to_string(),
+                message: format!("not an exception policy: {e}"),
+            })?;
             if let Some(exp) = p.expiration_date.as_deref().filter(|s| !s.is_empty()) {
                 match chrono::DateTime::parse_from_rfc3339(exp) {
                     Ok(t) if t < now => continue,
@@ -99,10 +107,26 @@ impl ExceptionPolicy {
             }
             let mut policies = Vec::new();
             for pp in &p.posture_policies {
-                let f = |s: &str| -> Result<Option<Regex>> { if s.is_empty() { Ok(None) } else { anchored(s, &ctx).map(Some) } };
-                policies.push([f(&pp.framework_name)?, f(&pp.control_id)?, f(&pp.control_name)?, f(&pp.rule_name)?]);
+                let f = |s: &str| -> Result<Option<Regex>> {
+                    if s.is_empty() {
+                        Ok(None)
+                    } else {
+                        anchored(s, &ctx).map(Some)
+                    }
+                };
+                policies.push([
+                    f(&pp.framework_name)?,
+                    f(&pp.control_id)?,
+                    f(&pp.control_name)?,
+                    f(&pp.rule_name)?,
+                ]);
             }
-            out.push(ExceptionPolicy { name: p.name, raw, resources, policies });
+            out.push(ExceptionPolicy {
+                name: p.name,
+                raw,
+                resources,
+                policies,
+            });
         }
         Ok(out)
     }
@@ -111,9 +135,16 @@ impl ExceptionPolicy {
         let policy_ok = self.policies.is_empty()
             || self.policies.iter().any(|[fw, id, name, rule]| {
                 let ok = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
-                ok(fw, s.framework) && ok(id, s.control_id) && ok(name, s.control_name) && ok(rule, s.rule_name)
+                ok(fw, s.framework)
+                    && ok(id, s.control_id)
+                    && ok(name, s.control_name)
+                    && ok(rule, s.rule_name)
             });
-        policy_ok && self.resources.iter().any(|attrs| attrs.iter().all(|(k, re)| attribute_matches(k, re, s)))
+        policy_ok
+            && self
+                .resources
+                .iter()
+                .any(|attrs| attrs.iter().all(|(k, re)| attribute_matches(k, re, s)))
     }
 }
 
@@ -143,7 +174,15 @@ mod tests {
     use serde_json::json;
 
     fn subject<'a>(o: &'a Value, control: &'a str) -> Subject<'a> {
-        Subject { object: o, resource_id: "x", cluster: "", framework: "NSA", control_id: control, control_name: "", rule_name: "" }
+        Subject {
+            object: o,
+            resource_id: "x",
+            cluster: "",
+            framework: "NSA",
+            control_id: control,
+            control_name: "",
+            rule_name: "",
+        }
     }
 
     #[test]
@@ -155,10 +194,12 @@ mod tests {
                     {"name": "old", "expirationDate": "2000-01-01T00:00:00Z", "resources": [{"attributes": {"kind": ".*"}}]}]),
             "t", now).unwrap();
         assert_eq!(ps.len(), 1);
-        let o = json!({"kind": "Deployment", "metadata": {"name": "a", "labels": {"team": "infra"}}});
+        let o =
+            json!({"kind": "Deployment", "metadata": {"name": "a", "labels": {"team": "infra"}}});
         assert!(ps[0].matches(&subject(&o, "C-0016")));
         assert!(!ps[0].matches(&subject(&o, "C-0017")));
-        let other = json!({"kind": "Deployment", "metadata": {"name": "a", "labels": {"team": "web"}}});
+        let other =
+            json!({"kind": "Deployment", "metadata": {"name": "a", "labels": {"team": "web"}}});
         assert!(!ps[0].matches(&subject(&other, "C-0016")));
     }
 }

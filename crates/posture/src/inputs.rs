@@ -44,20 +44,33 @@ pub struct Renderers {
 impl Renderers {
     /// Finds renderers on PATH (and the project's cached Python venv).
     pub fn discover() -> Renderers {
-        let python = std::env::var_os("KUBESCAPE_HELM_PYTHON").map(PathBuf::from).or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            let p = Path::new(&home).join(".cache/kubescape-rs/venv/bin/python");
-            p.is_file().then_some(p)
-        });
+        let python = std::env::var_os("KUBESCAPE_HELM_PYTHON")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let home = std::env::var_os("HOME")?;
+                let p = Path::new(&home).join(".cache/kubescape-rs/venv/bin/python");
+                p.is_file().then_some(p)
+            });
         let python_with_helm = python.filter(|p| {
-            Command::new(p).args(["-c", "import helm_python"]).output().is_ok_and(|o| o.status.success())
+            Command::new(p)
+                .args(["-c", "import helm_python"])
+                .output()
+                .is_ok_and(|o| o.status.success())
         });
-        Renderers { helm: which("helm"), python_with_helm, kubectl: which("kubectl") }
+        Renderers {
+            helm: which("helm"),
+            python_with_helm,
+            kubectl: which("kubectl"),
+        }
     }
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }
 
 const STDIN: &str = "-";
@@ -87,11 +100,17 @@ pub fn load(paths: &[PathBuf], renderers: &Renderers) -> Inputs {
 }
 
 fn problem(location: &str, e: impl std::fmt::Display) -> InputProblem {
-    InputProblem { location: location.to_string(), message: e.to_string() }
+    InputProblem {
+        location: location.to_string(),
+        message: e.to_string(),
+    }
 }
 
 fn is_manifest(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
 }
 
 fn load_dir(inputs: &mut Inputs, root: &Path, dir: &Path, renderers: &Renderers) {
@@ -104,7 +123,10 @@ fn load_dir(inputs: &mut Inputs, root: &Path, dir: &Path, renderers: &Renderers)
         render_helm(inputs, dir, &rel(dir), renderers);
         return;
     }
-    if ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|k| dir.join(k).is_file()) {
+    if ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .any(|k| dir.join(k).is_file())
+    {
         render_kustomize(inputs, dir, &rel(dir), renderers);
         return;
     }
@@ -117,7 +139,10 @@ fn load_dir(inputs: &mut Inputs, root: &Path, dir: &Path, renderers: &Renderers)
     };
     entries.sort();
     for p in entries {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -133,10 +158,16 @@ fn load_file(inputs: &mut Inputs, path: &Path, relative: &str) {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => {
-                let file_type = if path.extension().is_some_and(|e| e == "json") { "JSON" } else { "YAML" };
+                let file_type = if path.extension().is_some_and(|e| e == "json") {
+                    "JSON"
+                } else {
+                    "YAML"
+                };
                 add_text(inputs, &text, relative, file_type)
             }
-            Err(_) => inputs.problems.push(problem(relative, "not UTF-8 text; skipped")),
+            Err(_) => inputs
+                .problems
+                .push(problem(relative, "not UTF-8 text; skipped")),
         },
         Err(e) => inputs.problems.push(problem(relative, e)),
     }
@@ -158,7 +189,9 @@ pub fn add_text(inputs: &mut Inputs, text: &str, relative: &str, file_type: &str
         let value = match doc {
             Ok(v) => v,
             Err(e) => {
-                inputs.problems.push(problem(&location, format!("{e}; rest of the file skipped")));
+                inputs
+                    .problems
+                    .push(problem(&location, format!("{e}; rest of the file skipped")));
                 continue;
             }
         };
@@ -174,9 +207,15 @@ pub fn add_text(inputs: &mut Inputs, text: &str, relative: &str, file_type: &str
 
 fn add_object(inputs: &mut Inputs, value: Value, source: Source, location: &str) {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !value.is_object() {
-        inputs.problems.push(problem(location, "not a Kubernetes object (expected a mapping); skipped"));
+        inputs.problems.push(problem(
+            location,
+            "not a Kubernetes object (expected a mapping); skipped",
+        ));
         return;
     }
     if kind.ends_with("List") {
@@ -193,14 +232,26 @@ fn add_object(inputs: &mut Inputs, value: Value, source: Source, location: &str)
             (true, false) => "kind",
             _ => "apiVersion",
         };
-        inputs.problems.push(problem(location, format!("object without {missing}; skipped")));
+        inputs.problems.push(problem(
+            location,
+            format!("object without {missing}; skipped"),
+        ));
         return;
     }
     let mut value = value;
     if let Value::Object(m) = &mut value {
-        m.insert("sourcePath".into(), Value::from(format!("{}:{}", source.relative_path, source.document_index)));
+        m.insert(
+            "sourcePath".into(),
+            Value::from(format!(
+                "{}:{}",
+                source.relative_path, source.document_index
+            )),
+        );
     }
-    inputs.objects.push(InputObject { value, source: Some(source) });
+    inputs.objects.push(InputObject {
+        value,
+        source: Some(source),
+    });
 }
 
 /// 1-based first line of each YAML document (after `---` separators).
@@ -225,33 +276,62 @@ fn document_start_lines(text: &str) -> Vec<usize> {
 
 fn render_helm(inputs: &mut Inputs, chart: &Path, relative: &str, renderers: &Renderers) {
     if let Some(helm) = &renderers.helm {
-        let out = Command::new(helm).args(["template", "kubescape-scan"]).arg(chart).output();
+        let out = Command::new(helm)
+            .args(["template", "kubescape-scan"])
+            .arg(chart)
+            .output();
         match out {
             Ok(o) if o.status.success() => {
                 add_helm_output(inputs, &String::from_utf8_lossy(&o.stdout), relative);
             }
-            Ok(o) => inputs.problems.push(problem(relative, format!("helm template failed: {}", String::from_utf8_lossy(&o.stderr).trim()))),
-            Err(e) => inputs.problems.push(problem(relative, format!("cannot run helm: {e}"))),
+            Ok(o) => inputs.problems.push(problem(
+                relative,
+                format!(
+                    "helm template failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+            )),
+            Err(e) => inputs
+                .problems
+                .push(problem(relative, format!("cannot run helm: {e}"))),
         }
         return;
     }
     if let Some(python) = &renderers.python_with_helm {
         const SCRIPT: &str = "import json,sys\nfrom helm_python import Chart\nprint(json.dumps(Chart.load(sys.argv[1]).render(name='kubescape-scan', namespace='default')))";
-        let out = Command::new(python).args(["-c", SCRIPT]).arg(chart).output();
+        let out = Command::new(python)
+            .args(["-c", SCRIPT])
+            .arg(chart)
+            .output();
         match out {
-            Ok(o) if o.status.success() => match serde_json::from_slice::<std::collections::BTreeMap<String, String>>(&o.stdout) {
+            Ok(o) if o.status.success() => match serde_json::from_slice::<
+                std::collections::BTreeMap<String, String>,
+            >(&o.stdout)
+            {
                 Ok(files) => {
                     for (name, text) in files {
                         if name.ends_with("NOTES.txt") || text.trim().is_empty() {
                             continue;
                         }
-                        let file = format!("{relative}/{}", name.split_once('/').map(|(_, r)| r).unwrap_or(&name));
+                        let file = format!(
+                            "{relative}/{}",
+                            name.split_once('/').map(|(_, r)| r).unwrap_or(&name)
+                        );
                         add_text(inputs, &text, &file, "YAML");
                     }
                 }
-                Err(e) => inputs.problems.push(problem(relative, format!("unexpected Helm library output: {e}"))),
+                Err(e) => inputs.problems.push(problem(
+                    relative,
+                    format!("unexpected Helm library output: {e}"),
+                )),
             },
-            Ok(o) => inputs.problems.push(problem(relative, format!("rendering the chart failed: {}", String::from_utf8_lossy(&o.stderr).trim()))),
+            Ok(o) => inputs.problems.push(problem(
+                relative,
+                format!(
+                    "rendering the chart failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+            )),
             Err(e) => inputs.problems.push(problem(relative, e)),
         }
         return;
@@ -269,7 +349,12 @@ fn add_helm_output(inputs: &mut Inputs, text: &str, relative: &str) {
         let source = chunk
             .lines()
             .find_map(|l| l.strip_prefix("# Source: "))
-            .map(|s| format!("{relative}/{}", s.split_once('/').map(|(_, r)| r).unwrap_or(s)))
+            .map(|s| {
+                format!(
+                    "{relative}/{}",
+                    s.split_once('/').map(|(_, r)| r).unwrap_or(s)
+                )
+            })
             .unwrap_or_else(|| relative.to_string());
         add_text(inputs, chunk, &source, "YAML");
     }
@@ -285,8 +370,19 @@ fn render_kustomize(inputs: &mut Inputs, dir: &Path, relative: &str, renderers: 
         return;
     };
     match Command::new(kubectl).arg("kustomize").arg(dir).output() {
-        Ok(o) if o.status.success() => add_text(inputs, &String::from_utf8_lossy(&o.stdout), relative, "YAML"),
-        Ok(o) => inputs.problems.push(problem(relative, format!("kubectl kustomize failed: {}", String::from_utf8_lossy(&o.stderr).trim()))),
+        Ok(o) if o.status.success() => add_text(
+            inputs,
+            &String::from_utf8_lossy(&o.stdout),
+            relative,
+            "YAML",
+        ),
+        Ok(o) => inputs.problems.push(problem(
+            relative,
+            format!(
+                "kubectl kustomize failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+        )),
         Err(e) => inputs.problems.push(problem(relative, e)),
     }
 }
@@ -305,7 +401,10 @@ mod tests {
         assert_eq!(inputs.objects[0].source.as_ref().unwrap().line, 1);
         assert_eq!(inputs.objects[1].value["kind"], "ConfigMap");
         assert_eq!(inputs.problems.len(), 2, "{:?}", inputs.problems);
-        assert!(inputs.problems[0].location.contains("document 1") && inputs.problems[0].message.contains("apiVersion"));
+        assert!(
+            inputs.problems[0].location.contains("document 1")
+                && inputs.problems[0].message.contains("apiVersion")
+        );
         assert!(inputs.problems[1].message.contains("invalid YAML"));
     }
 

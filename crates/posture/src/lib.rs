@@ -3,14 +3,14 @@
 
 pub mod error;
 pub mod exceptions;
-pub mod scan;
-pub mod inputs;
 mod gofmt;
 mod goregex;
 mod imageref;
+pub mod inputs;
 pub mod library;
 pub mod policytest;
 pub mod rego;
+pub mod scan;
 pub mod select;
 pub mod yaml;
 

@@ -490,3 +490,142 @@ pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     out.sort();
     Ok(out)
 }
+
+/// Writes the library as upstream release artifacts: `frameworks.json`, `controls.json`,
+/// `rules.json` (Rego embedded), `default_config_inputs.json`, `exceptions.json`,
+/// `attack_tracks.json`, the two CSV indexes, and one self-contained file per framework
+/// (`nsa.json`, ...) with its controls and rules embedded.
+pub fn export_artifacts(lib: &Library, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    let mut write = |name: &str, contents: String| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))?;
+        written.push(p);
+        Ok(())
+    };
+    let json = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let rules: Vec<&Rule> = lib.rules.values().collect();
+    let controls: Vec<&Control> = lib.controls.values().collect();
+    write(
+        "frameworks.json",
+        json(&serde_json::to_value(&lib.frameworks).unwrap_or_default()),
+    )?;
+    write(
+        "controls.json",
+        json(&serde_json::to_value(&controls).unwrap_or_default()),
+    )?;
+    write(
+        "rules.json",
+        json(&serde_json::to_value(&rules).unwrap_or_default()),
+    )?;
+    write(
+        "default_config_inputs.json",
+        json(
+            &serde_json::json!({"name": "default", "settings": {"postureControlInputs": lib.config_inputs}}),
+        ),
+    )?;
+    write(
+        "exceptions.json",
+        json(&Value::from(lib.exceptions.clone())),
+    )?;
+    write(
+        "attack_tracks.json",
+        json(&Value::from(lib.attack_tracks.clone())),
+    )?;
+    let mut control_rule = String::from("ControlID,RuleName\n");
+    for c in &controls {
+        for r in &c.rules_names {
+            control_rule.push_str(&format!("{},{}\n", c.control_id, csv_field(r)));
+        }
+    }
+    write("ControlID_RuleName.csv", control_rule)?;
+    let mut fw_index = String::from("frameworkName,ControlID,ControlName\n");
+    for fw in &lib.frameworks {
+        let mut embedded = Vec::new();
+        for ac in &fw.active_controls {
+            let Some(c) = lib.control_in_framework(fw, &ac.control_id) else {
+                continue;
+            };
+            fw_index.push_str(&format!(
+                "{},{},{}\n",
+                csv_field(&fw.name),
+                c.control_id,
+                csv_field(&c.name)
+            ));
+            let mut cv = serde_json::to_value(&c).unwrap_or_default();
+            let crules: Vec<Value> = c
+                .rules_names
+                .iter()
+                .filter_map(|n| lib.rules.get(n))
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .collect();
+            cv["rules"] = Value::from(crules);
+            embedded.push(cv);
+        }
+        let mut fv = serde_json::to_value(fw).unwrap_or_default();
+        fv["controls"] = Value::from(embedded);
+        write(&format!("{}.json", fw.name.to_lowercase()), json(&fv))?;
+    }
+    write("FWName_CID_CName.csv", fw_index)?;
+    Ok(written)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Library {
+        let f = |p: &str, v: Value| SourceFile {
+            path: p.into(),
+            contents: serde_json::to_vec(&v).unwrap().into(),
+        };
+        Library::from_source_files(vec![
+            f("frameworks/a.json", serde_json::json!({"name": "Alpha", "activeControls": [{"controlID": "C-1", "patch": {"name": "Patched"}}]})),
+            f("controls/c.json", serde_json::json!({"controlID": "C-1", "name": "One", "baseScore": 7, "rulesNames": ["r1"]})),
+            f("rules/r1-dir/rule.metadata.json", serde_json::json!({"name": "r1", "match": []})),
+            SourceFile { path: "rules/r1-dir/raw.rego".into(), contents: b"package armo_builtins\n".to_vec().into() },
+            f("default-config-inputs.json", serde_json::json!({"settings": {"postureControlInputs": {"k": ["v"]}}})),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn source_layout_loads_with_patches() {
+        let lib = small();
+        let fw = lib.framework("alpha").unwrap();
+        assert_eq!(lib.control_in_framework(fw, "C-1").unwrap().name, "Patched");
+        assert_eq!(lib.rule("r1-dir").unwrap().rule, "package armo_builtins\n");
+        assert_eq!(lib.config_inputs["k"], serde_json::json!(["v"]));
+    }
+
+    #[test]
+    fn artifacts_round_trip() {
+        let lib = small();
+        let dir = tempfile::tempdir().unwrap();
+        export_artifacts(&lib, dir.path()).unwrap();
+        for loaded in [
+            Library::load_path(dir.path()).unwrap(),
+            Library::load_path(&dir.path().join("alpha.json")).unwrap(),
+        ] {
+            let fw = loaded.framework("Alpha").unwrap();
+            assert_eq!(
+                loaded.control_in_framework(fw, "C-1").unwrap().name,
+                "Patched"
+            );
+            assert_eq!(loaded.rules["r1"].rule, "package armo_builtins\n");
+        }
+        assert_eq!(
+            Library::load_path(dir.path()).unwrap().config_inputs["k"],
+            serde_json::json!(["v"])
+        );
+    }
+}

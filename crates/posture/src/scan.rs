@@ -99,10 +99,19 @@ struct SelectedControl {
     frameworks: Vec<(String, String)>,
 }
 
-pub fn scan(lib: &Library, objects: Vec<InputObject>, opts: &ScanOptions, progress: Progress) -> Result<PostureReport> {
+pub fn scan(
+    lib: &Library,
+    objects: Vec<InputObject>,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> Result<PostureReport> {
     let selected = select_controls(lib, opts)?;
     let objects = prepare_objects(objects, opts);
-    let by_id: HashMap<&str, usize> = objects.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.as_str(), i))
+        .collect();
 
     let rule_names: BTreeSet<&str> = selected
         .iter()
@@ -125,11 +134,24 @@ pub fn scan(lib: &Library, objects: Vec<InputObject>, opts: &ScanOptions, progre
     let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
     if opts.apply_system_exceptions {
         for (i, e) in lib.exceptions.iter().enumerate() {
-            exceptions.extend(ExceptionPolicy::parse_all(e, &format!("library exception {i}"), chrono::Utc::now())?);
+            exceptions.extend(ExceptionPolicy::parse_all(
+                e,
+                &format!("library exception {i}"),
+                chrono::Utc::now(),
+            )?);
         }
     }
-    let all_exceptions: Vec<&ExceptionPolicy> = opts.exceptions.iter().chain(exceptions.iter()).collect();
-    Ok(assemble(lib, &selected, &objects, &by_id, &outcomes, &all_exceptions, opts))
+    let all_exceptions: Vec<&ExceptionPolicy> =
+        opts.exceptions.iter().chain(exceptions.iter()).collect();
+    Ok(assemble(
+        lib,
+        &selected,
+        &objects,
+        &by_id,
+        &outcomes,
+        &all_exceptions,
+        opts,
+    ))
 }
 
 fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
@@ -146,19 +168,30 @@ fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedCont
                     what: format!("framework {name:?}"),
                     message: format!(
                         "not in the control library; available: {}",
-                        lib.frameworks.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                        lib.frameworks
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })?;
                 for ac in &fw.active_controls {
-                    let Some(c) = lib.control_in_framework(fw, &ac.control_id) else { continue };
+                    let Some(c) = lib.control_in_framework(fw, &ac.control_id) else {
+                        continue;
+                    };
                     if !in_scope(&c) {
                         continue;
                     }
                     let i = *index.entry(c.control_id.clone()).or_insert_with(|| {
-                        selected.push(SelectedControl { control: lib.controls[&c.control_id].clone(), frameworks: vec![] });
+                        selected.push(SelectedControl {
+                            control: lib.controls[&c.control_id].clone(),
+                            frameworks: vec![],
+                        });
                         selected.len() - 1
                     });
-                    selected[i].frameworks.push((fw.name.clone(), c.name.clone()));
+                    selected[i]
+                        .frameworks
+                        .push((fw.name.clone(), c.name.clone()));
                 }
             }
         }
@@ -167,13 +200,21 @@ fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedCont
                 let c = lib
                     .controls
                     .get(&id.to_uppercase())
-                    .or_else(|| lib.controls.values().find(|c| c.name.eq_ignore_ascii_case(id)))
+                    .or_else(|| {
+                        lib.controls
+                            .values()
+                            .find(|c| c.name.eq_ignore_ascii_case(id))
+                    })
                     .ok_or_else(|| Error::Input {
                         what: format!("control {id:?}"),
-                        message: "not in the control library; `kubescape list controls` shows them".into(),
+                        message: "not in the control library; `kubescape list controls` shows them"
+                            .into(),
                     })?;
                 if index.insert(c.control_id.clone(), selected.len()).is_none() {
-                    selected.push(SelectedControl { control: c.clone(), frameworks: vec![] });
+                    selected.push(SelectedControl {
+                        control: c.clone(),
+                        frameworks: vec![],
+                    });
                 }
             }
         }
@@ -182,14 +223,26 @@ fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedCont
 }
 
 fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
-    let mut it = v.trim_start_matches('v').split('.').map(|p| p.parse::<u64>().ok());
-    Some((it.next()??, it.next().flatten().unwrap_or(0), it.next().flatten().unwrap_or(0)))
+    let mut it = v
+        .trim_start_matches('v')
+        .split('.')
+        .map(|p| p.parse::<u64>().ok());
+    Some((
+        it.next()??,
+        it.next().flatten().unwrap_or(0),
+        it.next().flatten().unwrap_or(0),
+    ))
 }
 
 fn rule_in_version(rule: &Rule) -> bool {
-    let from = rule.attribute_str("useFromKubescapeVersion").and_then(parse_version);
-    let until = rule.attribute_str("useUntilKubescapeVersion").and_then(parse_version);
-    from.is_none_or(|f| COMPATIBLE_KUBESCAPE_VERSION >= f) && until.is_none_or(|u| COMPATIBLE_KUBESCAPE_VERSION < u)
+    let from = rule
+        .attribute_str("useFromKubescapeVersion")
+        .and_then(parse_version);
+    let until = rule
+        .attribute_str("useUntilKubescapeVersion")
+        .and_then(parse_version);
+    from.is_none_or(|f| COMPATIBLE_KUBESCAPE_VERSION >= f)
+        && until.is_none_or(|u| COMPATIBLE_KUBESCAPE_VERSION < u)
 }
 
 /// Kinds whose objects are normally created by an owner; the owner is scanned instead.
@@ -197,7 +250,10 @@ const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
 
 fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObject> {
     let keep = |v: &Value| {
-        let ns = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+        let ns = v
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if ns.is_empty() {
             return true;
         }
@@ -209,7 +265,10 @@ fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObj
         OWNED_KINDS.contains(&kind)
             && v.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
-                .is_some_and(|refs| refs.iter().any(|r| r.get("controller").and_then(Value::as_bool).unwrap_or(true)))
+                .is_some_and(|refs| {
+                    refs.iter()
+                        .any(|r| r.get("controller").and_then(Value::as_bool).unwrap_or(true))
+                })
     };
     let mut seen = HashSet::new();
     objects
@@ -219,7 +278,13 @@ fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObj
             let id = resource_id::of_value(&o.value);
             let weight = weight_of(&o.value);
             let rego = regorus::Value::from(o.value.clone());
-            ScanObject { id, value: o.value, rego, source: o.source, weight }
+            ScanObject {
+                id,
+                value: o.value,
+                rego,
+                source: o.source,
+                weight,
+            }
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -232,7 +297,11 @@ fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObj
 fn weight_of(v: &Value) -> f64 {
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
     if kind == "DaemonSet" {
-        return v.pointer("/status/desiredNumberScheduled").and_then(Value::as_f64).filter(|n| *n > 0.0).unwrap_or(1.0);
+        return v
+            .pointer("/status/desiredNumberScheduled")
+            .and_then(Value::as_f64)
+            .filter(|n| *n > 0.0)
+            .unwrap_or(1.0);
     }
     match v.pointer("/spec/replicas").and_then(Value::as_f64) {
         Some(r) if r > 1.0 => r * 1.1,
@@ -240,15 +309,38 @@ fn weight_of(v: &Value) -> f64 {
     }
 }
 
-fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &HashMap<&str, usize>, opts: &ScanOptions) -> RuleOutcome {
+fn evaluate_rule(
+    lib: &Library,
+    rule: &Rule,
+    objects: &[ScanObject],
+    by_id: &HashMap<&str, usize>,
+    opts: &ScanOptions,
+) -> RuleOutcome {
     if rule.rule.trim().is_empty() {
-        return RuleOutcome::Skipped(format!("rule {} has no Rego in this control library", rule.name));
+        return RuleOutcome::Skipped(format!(
+            "rule {} has no Rego in this control library",
+            rule.name
+        ));
     }
     if rule.rule_language != "Rego" && !rule.rule_language.is_empty() {
-        return RuleOutcome::Skipped(format!("rule {} is written in {}, which this engine does not evaluate", rule.name, rule.rule_language));
+        return RuleOutcome::Skipped(format!(
+            "rule {} is written in {}, which this engine does not evaluate",
+            rule.name, rule.rule_language
+        ));
     }
     let kind_of = |o: &ScanObject| {
-        (o.value.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(), o.value.get("kind").and_then(Value::as_str).unwrap_or("").to_string())
+        (
+            o.value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            o.value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        )
     };
     if !rule.dynamic_match.is_empty() {
         let present = objects.iter().any(|o| {
@@ -256,7 +348,11 @@ fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &Has
             select::dynamic_matches(rule, &av, &k)
         });
         if !present {
-            let kinds: BTreeSet<&str> = rule.dynamic_match.iter().flat_map(|m| m.resources.iter().map(String::as_str)).collect();
+            let kinds: BTreeSet<&str> = rule
+                .dynamic_match
+                .iter()
+                .flat_map(|m| m.resources.iter().map(String::as_str))
+                .collect();
             return RuleOutcome::Skipped(format!(
                 "needs {} data, which this scan did not collect (host scanner or cloud API)",
                 kinds.into_iter().collect::<Vec<_>>().join(", ")
@@ -281,17 +377,29 @@ fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &Has
         .collect();
     let data = rule_data(lib, rule, opts);
     if !rule.resource_enumerator.trim().is_empty() && !matched.is_empty() {
-        let filter = match RegoProgram::compile(&format!("{}-filter", rule.name), &rule.resource_enumerator) {
-            Ok(p) => p,
-            Err(e) => return RuleOutcome::Skipped(e.to_string()),
-        };
-        let input = regorus::Value::from(matched.iter().map(|i| objects[*i].rego.clone()).collect::<Vec<_>>());
+        let filter =
+            match RegoProgram::compile(&format!("{}-filter", rule.name), &rule.resource_enumerator)
+            {
+                Ok(p) => p,
+                Err(e) => return RuleOutcome::Skipped(e.to_string()),
+            };
+        let input = regorus::Value::from(
+            matched
+                .iter()
+                .map(|i| objects[*i].rego.clone())
+                .collect::<Vec<_>>(),
+        );
         match filter.alerts(input, &data) {
             Ok(alerts) => {
                 let mut keep = BTreeSet::new();
                 for a in alerts {
                     let a = serde_json::to_value(&a).unwrap_or(Value::Null);
-                    for o in a.pointer("/alertObject/k8sApiObjects").and_then(Value::as_array).into_iter().flatten() {
+                    for o in a
+                        .pointer("/alertObject/k8sApiObjects")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         if let Some(i) = lookup(o, objects, by_id) {
                             keep.insert(i);
                         }
@@ -319,7 +427,9 @@ fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &Has
         }
         aggregator => matched
             .iter()
-            .filter(|i| aggregator != Some("apiserver-pod") || select::is_apiserver_pod(&objects[**i].value))
+            .filter(|i| {
+                aggregator != Some("apiserver-pod") || select::is_apiserver_pod(&objects[**i].value)
+            })
             .map(|i| {
                 findings.inputs.push(objects[*i].id.clone());
                 objects[*i].rego.clone()
@@ -336,29 +446,66 @@ fn evaluate_rule(lib: &Library, rule: &Rule, objects: &[ScanObject], by_id: &Has
     for alert in alerts {
         let a = serde_json::to_value(&alert).unwrap_or(Value::Null);
         let paths = paths_of(&a);
-        let message = a.get("alertMessage").and_then(Value::as_str).unwrap_or("").to_string();
+        let message = a
+            .get("alertMessage")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut related: Vec<String> = Vec::new();
         let mut failed_ids: Vec<String> = Vec::new();
-        for o in a.pointer("/alertObject/k8sApiObjects").and_then(Value::as_array).into_iter().flatten() {
+        for o in a
+            .pointer("/alertObject/k8sApiObjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             match lookup(o, objects, by_id) {
                 Some(i) => failed_ids.push(objects[i].id.clone()),
                 None => failed_ids.push(resource_id::of_value(o)),
             }
         }
-        if let Some(ext) = a.pointer("/alertObject/externalObjects").filter(|v| v.is_object()) {
+        if let Some(ext) = a
+            .pointer("/alertObject/externalObjects")
+            .filter(|v| v.is_object())
+        {
             let id = resource_id::of_value(ext);
-            for r in ext.get("relatedObjects").and_then(Value::as_array).into_iter().flatten() {
-                related.push(lookup(r, objects, by_id).map(|i| objects[i].id.clone()).unwrap_or_else(|| resource_id::of_value(r)));
+            for r in ext
+                .get("relatedObjects")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                related.push(
+                    lookup(r, objects, by_id)
+                        .map(|i| objects[i].id.clone())
+                        .unwrap_or_else(|| resource_id::of_value(r)),
+                );
             }
-            findings.external.entry(id.clone()).or_insert_with(|| subject_without_related(ext.clone()));
+            findings
+                .external
+                .entry(id.clone())
+                .or_insert_with(|| subject_without_related(ext.clone()));
             failed_ids.push(id);
         }
-        for r in a.get("relatedObjects").and_then(Value::as_array).into_iter().flatten() {
+        for r in a
+            .get("relatedObjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let obj = r.get("object").unwrap_or(r);
-            related.push(lookup(obj, objects, by_id).map(|i| objects[i].id.clone()).unwrap_or_else(|| resource_id::of_value(obj)));
+            related.push(
+                lookup(obj, objects, by_id)
+                    .map(|i| objects[i].id.clone())
+                    .unwrap_or_else(|| resource_id::of_value(obj)),
+            );
         }
         for id in failed_ids {
-            findings.failures.entry(id).or_default().push(Failure { paths: paths.clone(), related: related.clone(), message: message.clone() });
+            findings.failures.entry(id).or_default().push(Failure {
+                paths: paths.clone(),
+                related: related.clone(),
+                message: message.clone(),
+            });
         }
     }
     RuleOutcome::Evaluated(findings)
@@ -378,10 +525,22 @@ fn lookup(o: &Value, objects: &[ScanObject], by_id: &HashMap<&str, usize>) -> Op
     }
     let key = |v: &Value| {
         [
-            v.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(),
-            v.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
-            v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string(),
-            v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+            v.get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            v.get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            v.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            v.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         ]
     };
     let k = key(o);
@@ -390,31 +549,64 @@ fn lookup(o: &Value, objects: &[ScanObject], by_id: &HashMap<&str, usize>) -> Op
 
 fn paths_of(a: &Value) -> Vec<RulePath> {
     let strings = |key: &str| -> Vec<String> {
-        a.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        a.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
     };
     let mut paths = Vec::new();
     for p in strings("failedPaths") {
-        paths.push(RulePath { failed_path: Some(p), ..Default::default() });
+        paths.push(RulePath {
+            failed_path: Some(p),
+            ..Default::default()
+        });
     }
     for p in strings("reviewPaths") {
         if !paths.iter().any(|x| x.failed_path.as_deref() == Some(&p)) {
-            paths.push(RulePath { review_path: Some(p), ..Default::default() });
+            paths.push(RulePath {
+                review_path: Some(p),
+                ..Default::default()
+            });
         }
     }
     for p in strings("deletePaths") {
-        paths.push(RulePath { delete_path: Some(p), ..Default::default() });
+        paths.push(RulePath {
+            delete_path: Some(p),
+            ..Default::default()
+        });
     }
-    for f in a.get("fixPaths").and_then(Value::as_array).into_iter().flatten() {
-        let path = f.get("path").and_then(Value::as_str).unwrap_or("").to_string();
+    for f in a
+        .get("fixPaths")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let path = f
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let value = match f.get("value") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
             None => String::new(),
         };
-        paths.push(RulePath { fix_path: Some(FixPath { path, value }), ..Default::default() });
+        paths.push(RulePath {
+            fix_path: Some(FixPath { path, value }),
+            ..Default::default()
+        });
     }
-    if let Some(cmd) = a.get("fixCommand").and_then(Value::as_str).filter(|s| !s.is_empty()) {
-        paths.push(RulePath { fix_command: Some(cmd.to_string()), ..Default::default() });
+    if let Some(cmd) = a
+        .get("fixCommand")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        paths.push(RulePath {
+            fix_command: Some(cmd.to_string()),
+            ..Default::default()
+        });
     }
     paths
 }
@@ -428,8 +620,14 @@ fn rule_data(lib: &Library, rule: &Rule, opts: &ScanOptions) -> regorus::Value {
             inputs.insert(key.to_string(), v.clone());
         }
     }
-    let cloud = opts.cloud_provider.as_ref().map(|c| serde_json::json!({"cloudProvider": c})).unwrap_or(Value::Null);
-    regorus::Value::from(serde_json::json!({"postureControlInputs": inputs, "dataControlInputs": cloud}))
+    let cloud = opts
+        .cloud_provider
+        .as_ref()
+        .map(|c| serde_json::json!({"cloudProvider": c}))
+        .unwrap_or(Value::Null);
+    regorus::Value::from(
+        serde_json::json!({"postureControlInputs": inputs, "dataControlInputs": cloud}),
+    )
 }
 
 fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
@@ -494,17 +692,23 @@ fn assemble(
             }
             let ids = findings.inputs.iter().chain(findings.failures.keys());
             for id in ids {
-                let entry = per_resource.entry(id.clone()).or_insert_with(|| ResourceControl {
-                    control_id: c.control_id.clone(),
-                    name: c.name.clone(),
-                    severity: severity.clone(),
-                    status: StatusInfo::default(),
-                    rules: vec![],
-                });
+                let entry = per_resource
+                    .entry(id.clone())
+                    .or_insert_with(|| ResourceControl {
+                        control_id: c.control_id.clone(),
+                        name: c.name.clone(),
+                        severity: severity.clone(),
+                        status: StatusInfo::default(),
+                        rules: vec![],
+                    });
                 if entry.rules.iter().any(|r| r.name == *rule_name) {
                     continue;
                 }
-                let mut rr = RuleResult { name: rule_name.clone(), status: Status::Passed, ..Default::default() };
+                let mut rr = RuleResult {
+                    name: rule_name.clone(),
+                    status: Status::Passed,
+                    ..Default::default()
+                };
                 if let Some(fails) = findings.failures.get(id) {
                     rr.status = Status::Failed;
                     for f in fails {
@@ -520,19 +724,38 @@ fn assemble(
                 entry.rules.push(rr);
             }
         }
-        let action = c.attributes.get("actionRequired").and_then(Value::as_str).unwrap_or("");
-        let config_missing = if action == "configuration" { config_keys_empty(lib, c) } else { None };
+        let action = c
+            .attributes
+            .get("actionRequired")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let config_missing = if action == "configuration" {
+            config_keys_empty(lib, c)
+        } else {
+            None
+        };
         let mut weights_failed = 0.0;
         let mut weights_all = 0.0;
         let mut counters = ResourceCounters::default();
         for (id, rc) in per_resource.iter_mut() {
             let failed = rc.rules.iter().any(|r| r.status == Status::Failed);
-            let obj = by_id.get(id.as_str()).map(|i| &objects[*i].value).or_else(|| external.get(id));
-            rc.status.status = if failed { Status::Failed } else { Status::Passed };
+            let obj = by_id
+                .get(id.as_str())
+                .map(|i| &objects[*i].value)
+                .or_else(|| external.get(id));
+            rc.status.status = if failed {
+                Status::Failed
+            } else {
+                Status::Passed
+            };
             if failed {
                 if let Some(obj) = obj {
                     if let Some(exc) = excepted(obj, id, c, sel, exceptions, opts) {
-                        rc.status = StatusInfo { status: Status::Passed, sub_status: "w/exceptions".into(), info: String::new() };
+                        rc.status = StatusInfo {
+                            status: Status::Passed,
+                            sub_status: "w/exceptions".into(),
+                            info: String::new(),
+                        };
                         for r in rc.rules.iter_mut().filter(|r| r.status == Status::Failed) {
                             r.status = Status::Passed;
                             r.sub_status = "w/exceptions".into();
@@ -541,8 +764,14 @@ fn assemble(
                     }
                 }
             }
-            if rc.status.status == Status::Failed && matches!(action, "requires review" | "manual review") {
-                rc.status = StatusInfo { status: Status::Skipped, sub_status: action.into(), info: String::new() };
+            if rc.status.status == Status::Failed
+                && matches!(action, "requires review" | "manual review")
+            {
+                rc.status = StatusInfo {
+                    status: Status::Skipped,
+                    sub_status: action.into(),
+                    info: String::new(),
+                };
             }
             if let Some(keys) = &config_missing {
                 rc.status = StatusInfo {
@@ -551,7 +780,10 @@ fn assemble(
                     info: format!("configure {} with --controls-config", keys.join(", ")),
                 };
             }
-            let w = by_id.get(id.as_str()).map(|i| objects[*i].weight).unwrap_or(1.0);
+            let w = by_id
+                .get(id.as_str())
+                .map(|i| objects[*i].weight)
+                .unwrap_or(1.0);
             weights_all += w;
             match rc.status.status {
                 Status::Passed => counters.passed_resources += 1,
@@ -563,19 +795,52 @@ fn assemble(
             }
         }
         let mut status_info = if counters.failed_resources > 0 {
-            StatusInfo { status: Status::Failed, ..Default::default() }
+            StatusInfo {
+                status: Status::Failed,
+                ..Default::default()
+            }
         } else if !evaluated_any {
-            let info = if skip_reasons.is_empty() { "the control has no rules".to_string() } else { dedup_join(&skip_reasons) };
-            StatusInfo { status: Status::Skipped, sub_status: String::new(), info }
+            let info = if skip_reasons.is_empty() {
+                "the control has no rules".to_string()
+            } else {
+                dedup_join(&skip_reasons)
+            };
+            StatusInfo {
+                status: Status::Skipped,
+                sub_status: String::new(),
+                info,
+            }
         } else if counters.skipped_resources > 0 {
-            let sub = per_resource.values().find(|r| r.status.status == Status::Skipped).map(|r| r.status.sub_status.clone()).unwrap_or_default();
-            StatusInfo { status: Status::Skipped, sub_status: sub, info: String::new() }
+            let sub = per_resource
+                .values()
+                .find(|r| r.status.status == Status::Skipped)
+                .map(|r| r.status.sub_status.clone())
+                .unwrap_or_default();
+            StatusInfo {
+                status: Status::Skipped,
+                sub_status: sub,
+                info: String::new(),
+            }
         } else if counters.all() == 0 {
-            StatusInfo { status: Status::Passed, sub_status: "irrelevant".into(), info: String::new() }
-        } else if per_resource.values().any(|r| r.status.sub_status == "w/exceptions") {
-            StatusInfo { status: Status::Passed, sub_status: "w/exceptions".into(), info: String::new() }
+            StatusInfo {
+                status: Status::Passed,
+                sub_status: "irrelevant".into(),
+                info: String::new(),
+            }
+        } else if per_resource
+            .values()
+            .any(|r| r.status.sub_status == "w/exceptions")
+        {
+            StatusInfo {
+                status: Status::Passed,
+                sub_status: "w/exceptions".into(),
+                info: String::new(),
+            }
         } else {
-            StatusInfo { status: Status::Passed, ..Default::default() }
+            StatusInfo {
+                status: Status::Passed,
+                ..Default::default()
+            }
         };
         if let (Some(keys), Status::Passed) = (&config_missing, status_info.status) {
             status_info = StatusInfo {
@@ -585,7 +850,11 @@ fn assemble(
             };
         }
         let compliance = compliance_of(status_info.status, &counters);
-        let score = if weights_all > 0.0 { 100.0 * weights_failed / weights_all } else { 0.0 };
+        let score = if weights_all > 0.0 {
+            100.0 * weights_failed / weights_all
+        } else {
+            0.0
+        };
         let summary = ControlSummary {
             control_id: c.control_id.clone(),
             name: c.name.clone(),
@@ -600,15 +869,28 @@ fn assemble(
             description: c.description.clone(),
             remediation: c.remediation.clone(),
         };
-        controls.insert(c.control_id.clone(), ControlOutcome { summary, per_resource, weights_failed, weights_all });
+        controls.insert(
+            c.control_id.clone(),
+            ControlOutcome {
+                summary,
+                per_resource,
+                weights_failed,
+                weights_all,
+            },
+        );
     }
 
     // Framework summaries.
     let mut frameworks: Vec<FrameworkSummary> = Vec::new();
     if let Target::Frameworks(names) = &opts.target {
         for name in names {
-            let Some(fw) = lib.framework(name) else { continue };
-            let mut fs = FrameworkSummary { name: fw.name.clone(), ..Default::default() };
+            let Some(fw) = lib.framework(name) else {
+                continue;
+            };
+            let mut fs = FrameworkSummary {
+                name: fw.name.clone(),
+                ..Default::default()
+            };
             let mut ids: Vec<&ControlOutcome> = Vec::new();
             for sel in selected {
                 if let Some((_, shown)) = sel.frameworks.iter().find(|(f, _)| *f == fw.name) {
@@ -659,19 +941,32 @@ fn assemble(
         summary.resources_severity_counters.add(sev);
     }
     summary.controls = controls.into_iter().map(|(k, v)| (k, v.summary)).collect();
-    let results: Vec<ResourceResult> =
-        per_resource.iter().map(|(id, ctrls)| ResourceResult { resource_id: id.clone(), controls: ctrls.clone() }).collect();
+    let results: Vec<ResourceResult> = per_resource
+        .iter()
+        .map(|(id, ctrls)| ResourceResult {
+            resource_id: id.clone(),
+            controls: ctrls.clone(),
+        })
+        .collect();
     let resources: Vec<Resource> = per_resource
         .keys()
         .map(|id| match by_id.get(id.as_str()) {
             Some(i) => Resource {
                 resource_id: id.clone(),
-                object: if opts.keep_objects { objects[*i].value.clone() } else { Value::Null },
+                object: if opts.keep_objects {
+                    objects[*i].value.clone()
+                } else {
+                    Value::Null
+                },
                 source: objects[*i].source.clone(),
             },
             None => Resource {
                 resource_id: id.clone(),
-                object: if opts.keep_objects { external.get(id).cloned().unwrap_or(Value::Null) } else { Value::Null },
+                object: if opts.keep_objects {
+                    external.get(id).cloned().unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                },
                 source: None,
             },
         })
@@ -711,13 +1006,32 @@ fn dedup_join(items: &[String]) -> String {
     seen.join("; ")
 }
 
-fn excepted(obj: &Value, id: &str, c: &Control, sel: &SelectedControl, exceptions: &[&ExceptionPolicy], opts: &ScanOptions) -> Option<Value> {
-    if let Some(skip) = obj.pointer("/metadata/annotations/kubescape.io~1skip-controls").and_then(Value::as_str) {
-        if skip.split(',').any(|s| s.trim().eq_ignore_ascii_case(&c.control_id)) {
-            return Some(serde_json::json!({"name": "annotation kubescape.io/skip-controls", "policyType": "postureExceptionPolicy"}));
+fn excepted(
+    obj: &Value,
+    id: &str,
+    c: &Control,
+    sel: &SelectedControl,
+    exceptions: &[&ExceptionPolicy],
+    opts: &ScanOptions,
+) -> Option<Value> {
+    if let Some(skip) = obj
+        .pointer("/metadata/annotations/kubescape.io~1skip-controls")
+        .and_then(Value::as_str)
+    {
+        if skip
+            .split(',')
+            .any(|s| s.trim().eq_ignore_ascii_case(&c.control_id))
+        {
+            return Some(
+                serde_json::json!({"name": "annotation kubescape.io/skip-controls", "policyType": "postureExceptionPolicy"}),
+            );
         }
     }
-    let frameworks: Vec<&str> = if sel.frameworks.is_empty() { vec![""] } else { sel.frameworks.iter().map(|(f, _)| f.as_str()).collect() };
+    let frameworks: Vec<&str> = if sel.frameworks.is_empty() {
+        vec![""]
+    } else {
+        sel.frameworks.iter().map(|(f, _)| f.as_str()).collect()
+    };
     for e in exceptions {
         for fw in &frameworks {
             for rule in &c.rules_names {
@@ -755,9 +1069,16 @@ fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
     if controls.is_empty() {
         return (0.0, 100.0, Status::Passed);
     }
-    let compliance = controls.iter().map(|c| c.summary.compliance_score).sum::<f64>() / controls.len() as f64;
+    let compliance = controls
+        .iter()
+        .map(|c| c.summary.compliance_score)
+        .sum::<f64>()
+        / controls.len() as f64;
     let (num, den) = controls.iter().fold((0.0, 0.0), |(n, d), c| {
-        (n + c.summary.score_factor * c.weights_failed, d + c.summary.score_factor * c.weights_all)
+        (
+            n + c.summary.score_factor * c.weights_failed,
+            d + c.summary.score_factor * c.weights_all,
+        )
     });
     let score = if den > 0.0 { 100.0 * num / den } else { 0.0 };
     let status = if controls.iter().any(|c| c.summary.status == Status::Failed) {
@@ -771,7 +1092,9 @@ fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
 }
 
 /// Unique resources, each counted once with its worst status over the given controls.
-fn resource_counters<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, ResourceControl>>) -> ResourceCounters {
+fn resource_counters<'a>(
+    maps: impl Iterator<Item = &'a BTreeMap<String, ResourceControl>>,
+) -> ResourceCounters {
     let mut worst: HashMap<&str, Status> = HashMap::new();
     for m in maps {
         for (id, rc) in m {

@@ -1,0 +1,33 @@
+package armo_builtins
+
+import rego.v1
+
+# Checks the mode of the admin.conf kubeconfig: no permission bit beyond 600 may be set.
+deny contains msga if {
+	some obj in input
+	obj.kind == "ControlPlaneInfo"
+	file := obj.data.adminConfigFile
+	too_permissive(file.permissions, max_mode)
+	msga := {
+		"alertMessage": sprintf("%s has mode %o, more permissive than %o", [file.path, file.permissions, max_mode]),
+		"alertScore": 2,
+		"failedPaths": [],
+		"fixPaths": [],
+		"fixCommand": sprintf("chmod %o %s", [max_mode, file.path]),
+		"packagename": "armo_builtins",
+		"alertObject": {"externalObjects": host_evidence(obj, {"adminConfigFile": file})},
+	}
+}
+
+# 600 octal
+max_mode := 384
+
+too_permissive(mode, allowed) if bits.and(mode, bits.negate(allowed)) != 0
+
+# The host object reduced to the offending file, kept under its original data path.
+host_evidence(obj, data) := {
+	"apiVersion": obj.apiVersion,
+	"kind": obj.kind,
+	"metadata": object.get(obj, "metadata", {}),
+	"data": data,
+}

@@ -1,0 +1,102 @@
+package armo_builtins
+
+import rego.v1
+
+# Extended service-account token expiration keeps projected tokens valid for up to a year;
+# it is on by default.
+deny contains msga if {
+	some obj in input
+	[container, cpath] := cp_container(obj, "kube-apiserver")
+	not has_flag(container, "service-account-extend-token-expiration")
+	fix := {"path": append_path(container, cpath, 0), "value": "--service-account-extend-token-expiration=false"}
+	msga := alert(obj, "Service account token expiration is extended by default", 2, [], [fix])
+}
+
+deny contains msga if {
+	some obj in input
+	[container, cpath] := cp_container(obj, "kube-apiserver")
+	entry := flag(container, "service-account-extend-token-expiration")
+	entry.value != "false"
+	path := entry_path(cpath, entry)
+	fix := {"path": path, "value": "--service-account-extend-token-expiration=false"}
+	msga := alert(obj, "Service account token expiration is extended", 2, [path], [fix])
+}
+
+# ---- control-plane flag helpers ----
+
+# The container running `binary` in a static control-plane Pod, with its path.
+cp_container(obj, binary) := [container, sprintf("spec.containers[%d]", [i])] if {
+	obj.kind == "Pod"
+	some i, container in obj.spec.containers
+	runs_binary(container, binary)
+}
+
+runs_binary(container, binary) if container.command[0] == binary
+
+runs_binary(container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
+
+# Every --flag of the container, from command then args. One element may hold several
+# space-separated flags; each entry remembers the element it came from.
+flag_entries(container) := [entry |
+	some list in ["command", "args"]
+	some i, element in object.get(container, list, [])
+	tokens := [t | some t in split(element, " "); t != ""]
+	some token in tokens
+	startswith(token, "--")
+	parts := split(token, "=")
+	entry := {
+		"list": list,
+		"index": i,
+		"token": token,
+		"tokens": tokens,
+		"name": trim_prefix(parts[0], "--"),
+		"value": concat("=", array.slice(parts, 1, count(parts))),
+	}
+]
+
+# The effective occurrence of a flag: the last one wins, as in the Kubernetes binaries.
+flag(container, name) := matches[count(matches) - 1] if {
+	matches := [e | some e in flag_entries(container); e.name == name]
+	count(matches) > 0
+}
+
+has_flag(container, name) if flag(container, name)
+
+entry_path(cpath, entry) := sprintf("%s.%s[%d]", [cpath, entry.list, entry.index])
+
+# New flags are appended to args when the container has args, else to command.
+# offset places several new flags one after the other.
+append_list(container) := "args" if is_array(container.args)
+
+else := "command"
+
+append_path(container, cpath, offset) := sprintf("%s.%s[%d]", [
+	cpath, append_list(container),
+	count(object.get(container, append_list(container), [])) + offset,
+])
+
+# The element with the flag's token replaced by `token`.
+element_with(entry, token) := concat(" ", [t |
+	some x in entry.tokens
+	t := replace_token(x, entry.token, token)
+])
+
+replace_token(x, old, new) := new if x == old
+
+else := x
+
+# The element without the flag's token ("" when nothing else is left).
+element_without(entry) := concat(" ", [t | some t in entry.tokens; t != entry.token])
+
+comma_list(value) := [v | some v in split(value, ","); v != ""]
+
+alert(obj, message, score, failed, fixes) := {
+	"alertMessage": message,
+	"packagename": "armo_builtins",
+	"alertScore": score,
+	"ruleStatus": "",
+	"reviewPaths": failed,
+	"failedPaths": failed,
+	"fixPaths": fixes,
+	"alertObject": {"k8sApiObjects": [obj]},
+}

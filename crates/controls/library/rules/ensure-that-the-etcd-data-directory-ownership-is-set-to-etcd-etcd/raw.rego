@@ -1,0 +1,61 @@
+package armo_builtins
+
+import rego.v1
+
+# The etcd data directory must be owned by root:root (or etcd:etcd).
+deny contains msga if {
+	some obj in input
+	obj.kind == "ControlPlaneInfo"
+	file := obj.data.etcdDataDir
+	not ownership_unknown(file.ownership)
+	not owned_by_root(file.ownership)
+	not owned_by_etcd(file.ownership)
+	msga := {
+		"alertMessage": sprintf("%s is owned by %s:%s, expected root:root", [file.path, owner_name(file.ownership, "username", "uid"), owner_name(file.ownership, "groupname", "gid")]),
+		"alertScore": 2,
+		"failedPaths": [],
+		"fixPaths": [],
+		"fixCommand": sprintf("chown root:root %s", [file.path]),
+		"packagename": "armo_builtins",
+		"alertObject": {"externalObjects": host_evidence(obj, {"etcdDataDir": file})},
+	}
+}
+
+# The sensor resolves owner names; fall back to numeric ids when names are missing.
+owned_by_root(o) if {
+	o.username == "root"
+	o.groupname == "root"
+}
+
+owned_by_root(o) if {
+	not o.username
+	o.uid == 0
+	o.gid == 0
+}
+
+# The sensor could not stat the file: nothing to judge.
+ownership_unknown(o) if o.err
+
+# etcd commonly runs as its own user; that ownership is accepted as well.
+owned_by_etcd(o) if {
+	o.username == "etcd"
+	o.groupname == "etcd"
+}
+
+owner_name(o, name_key, id_key) := o[name_key] if o[name_key] != ""
+
+owner_name(o, name_key, id_key) := sprintf("%v", [object.get(o, id_key, "?")]) if {
+	not o[name_key]
+}
+
+owner_name(o, name_key, id_key) := sprintf("%v", [object.get(o, id_key, "?")]) if {
+	o[name_key] == ""
+}
+
+# The host object reduced to the offending file, kept under its original data path.
+host_evidence(obj, data) := {
+	"apiVersion": obj.apiVersion,
+	"kind": obj.kind,
+	"metadata": object.get(obj, "metadata", {}),
+	"data": data,
+}
