@@ -10,14 +10,16 @@
 #
 # No kubelet, scheduler or controller-manager: objects are stored and served, pods never run,
 # namespaces are never finalized after deletion and no default ServiceAccounts are created.
-# The ServiceAccount admission plugin is therefore disabled, so that Pods can be created
-# (override with KUBESCAPE_TESTENV_APISERVER_FLAGS="--disable-admission-plugins=").
+# The ServiceAccount admission plugin is therefore disabled by default, so that Pods can be
+# created (KUBESCAPE_TESTENV_DISABLE_ADMISSION_PLUGINS= keeps it, then Pods are rejected).
+# Every start makes a fresh cluster: new certificates, tokens and ports, empty etcd.
 #
 # --watch-pid PID: a detached watcher stops the cluster (and removes DIR) once PID has exited,
 # so that a test process that crashes or is killed does not leak a cluster.
 #
 # Environment: KUBESCAPE_RS_CACHE (default ~/.cache/kubescape-rs),
 #              KUBESCAPE_TESTENV_APISERVER_FLAGS (extra kube-apiserver flags, word-split),
+#              KUBESCAPE_TESTENV_DISABLE_ADMISSION_PLUGINS (default ServiceAccount),
 #              KUBESCAPE_TESTENV_READY_TIMEOUT (seconds, default 60).
 set -euo pipefail
 
@@ -291,6 +293,8 @@ start_processes() {
   local extra=()
   # shellcheck disable=SC2206  # word splitting of the override is intended
   [ -n "${KUBESCAPE_TESTENV_APISERVER_FLAGS:-}" ] && extra=(${KUBESCAPE_TESTENV_APISERVER_FLAGS})
+  local disabled=${KUBESCAPE_TESTENV_DISABLE_ADMISSION_PLUGINS-ServiceAccount}
+  [ -n "$disabled" ] && extra+=("--disable-admission-plugins=$disabled")
   setsid "$APISERVER_BIN" \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
     --bind-address=127.0.0.1 --secure-port="$api_port" \
@@ -302,7 +306,6 @@ start_processes() {
     --authorization-mode=RBAC \
     --service-cluster-ip-range=10.96.0.0/12 \
     --allow-privileged=true \
-    --disable-admission-plugins=ServiceAccount \
     --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
     --requestheader-allowed-names=front-proxy-client \
     --requestheader-username-headers=X-Remote-User \
@@ -312,7 +315,7 @@ start_processes() {
     --proxy-client-key-file="$pki/front-proxy-client.key" \
     --enable-aggregator-routing=true \
     --profiling=false \
-    "${extra[@]}" \
+    ${extra[@]+"${extra[@]}"} \
     </dev/null >"$dir/kube-apiserver.log" 2>&1 &
   local api_pid=$!
   printf 'kube-apiserver=%s\n' "$api_pid" >>"$dir/pids"

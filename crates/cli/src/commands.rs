@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Scan manifests for misconfigurations (kubescape scan [framework|control] ...)
-    Scan(crate::scan::ScanArgs),
+    Scan(Box<crate::scan::ScanArgs>),
     /// Download control-library release artifacts for offline use (--use-artifacts-from)
     Download(crate::download::DownloadArgs),
     /// Control-library tools
@@ -106,7 +106,7 @@ pub struct PolicyTestArgs {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(a) => crate::scan::run(a),
+        Command::Scan(a) => crate::scan::run(*a),
         Command::List(a) => list(a),
         Command::Download(a) => crate::download::download(a),
         Command::Library { command } => crate::download::library(command),

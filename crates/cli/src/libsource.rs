@@ -31,6 +31,11 @@ pub fn load(args: &LibraryArgs) -> Result<Library> {
     if let Some(cfg) = args.controls_config {
         lib.set_config_inputs_from(cfg)
             .with_context(|| format!("cannot read --controls-config {}", cfg.display()))?;
+    } else if lib.config_inputs.is_empty()
+        && (args.use_from.is_some() || args.use_artifacts_from.is_some())
+    {
+        tracing::info!("the chosen library has no default config inputs; using the built-in defaults (--controls-config overrides)");
+        lib.config_inputs = builtin()?.config_inputs;
     }
     Ok(lib)
 }

@@ -158,7 +158,24 @@ impl Library {
     pub fn load_path(path: &Path) -> Result<Library> {
         if path.is_file() {
             let value = read_json(path)?;
-            return Library::from_framework_artifact(value, path);
+            let mut lib = Library::from_framework_artifact(value, path)?;
+            // Downloaded artifacts sit side by side: pick up the config inputs and exceptions.
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for name in ["default_config_inputs.json", "controls-inputs.json"] {
+                if dir.join(name).is_file() {
+                    lib.config_inputs = config_inputs_of(read_json(&dir.join(name))?);
+                    break;
+                }
+            }
+            if dir.join("exceptions.json").is_file()
+                && path.file_name() != Some("exceptions.json".as_ref())
+            {
+                extend_list(
+                    &mut lib.exceptions,
+                    read_json(&dir.join("exceptions.json"))?,
+                );
+            }
+            return Ok(lib);
         }
         if !path.is_dir() {
             return Err(Error::Input {
@@ -243,8 +260,7 @@ impl Library {
         }
         lib.frameworks = frameworks;
         lib.resolve_named_framework_controls();
-        lib.frameworks
-            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        lib.frameworks.sort_by_key(|f| f.name.to_lowercase());
         Ok(lib)
     }
 
@@ -306,8 +322,7 @@ impl Library {
             });
         }
         lib.resolve_named_framework_controls();
-        lib.frameworks
-            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        lib.frameworks.sort_by_key(|f| f.name.to_lowercase());
         Ok(lib)
     }
 

@@ -165,7 +165,12 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Loads a case's input objects: each file in name order, its first document.
 pub fn case_input(case: &Path) -> std::result::Result<Vec<Value>, String> {
     let mut objects = Vec::new();
-    for file in read_dir_sorted(&case.join("input")).map_err(|e| e.to_string())? {
+    let dir = case.join("input");
+    if !dir.is_dir() {
+        // A case without inputs checks the rule's behaviour on an empty input.
+        return Ok(objects);
+    }
+    for file in read_dir_sorted(&dir).map_err(|e| e.to_string())? {
         if !file.is_file() {
             continue;
         }
@@ -245,6 +250,9 @@ fn lower_keys(v: &Value) -> Value {
 }
 
 /// Keeps the compared fields and reduces each k8sApiObject to apiVersion, kind, name and labels.
+///
+/// As in the upstream (Go) runner, an absent scalar equals its zero value and a `null` list equals
+/// an absent one, while an absent list and `[]` differ.
 fn normalize(alert: &Value, ignore_messages: bool) -> Value {
     let lowered = lower_keys(alert);
     let mut out = Map::new();
@@ -252,16 +260,26 @@ fn normalize(alert: &Value, ignore_messages: bool) -> Value {
         return lowered;
     };
     for (k, v) in m {
-        if !COMPARED_FIELDS.contains(&k.as_str()) || (ignore_messages && k == "alertmessage") {
+        if !COMPARED_FIELDS.contains(&k.as_str())
+            || (ignore_messages && k == "alertmessage")
+            || v.is_null()
+        {
             continue;
         }
-        let v = if k == "alertobject" {
-            reduce_alert_object(v)
-        } else {
-            v
+        let v = match k.as_str() {
+            "alertobject" => reduce_alert_object(v),
+            // 7 and 7.0 are the same score.
+            "alertscore" => v.as_f64().map(Value::from).unwrap_or(v),
+            _ => v,
         };
         out.insert(k, v);
     }
+    for key in ["alertmessage", "fixcommand", "rulestatus", "packagename"] {
+        if !(ignore_messages && key == "alertmessage") {
+            out.entry(key).or_insert_with(|| Value::from(""));
+        }
+    }
+    out.entry("alertscore").or_insert_with(|| Value::from(0.0));
     Value::Object(out)
 }
 

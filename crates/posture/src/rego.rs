@@ -209,6 +209,28 @@ fn add_extensions(engine: &mut Engine) -> anyhow::Result<()> {
             })
         }),
     )?;
+    // regorus' own yaml builtins need another YAML crate; ours resolve scalars as kubectl does.
+    engine.add_extension(
+        "yaml.unmarshal".into(),
+        1,
+        Box::new(|a: Vec<Value>| {
+            Ok(match &a[0] {
+                Value::String(s) => match crate::yaml::documents(s).into_iter().next() {
+                    Some(Ok(v)) => Value::from(v),
+                    Some(Err(_)) => Value::Undefined,
+                    None => Value::Null,
+                },
+                _ => Value::Undefined,
+            })
+        }),
+    )?;
+    engine.add_extension(
+        "yaml.is_valid".into(),
+        1,
+        Box::new(|a: Vec<Value>| {
+            Ok(Value::Bool(matches!(&a[0], Value::String(s) if crate::yaml::documents(s).iter().all(|d| d.is_ok()))))
+        }),
+    )?;
     engine.add_extension(
         "image.parse_normalized_name".into(),
         1,
@@ -360,6 +382,23 @@ deny contains o.image if { some o in input; regex.match(`^(?:[\w.-]+/)*[\w][\w.-
         .unwrap();
         let input = Value::from_json_str(r#"[{"image": "nginx:1.25"}]"#).unwrap();
         assert_eq!(p.alerts(input, &data()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn yaml_unmarshal_reads_kubelet_configs() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import rego.v1
+deny contains cfg.authentication.anonymous.enabled if { some o in input; cfg := yaml.unmarshal(o.content) }
+"#,
+        )
+        .unwrap();
+        let input = Value::from_json_str(
+            r#"[{"content": "authentication:\n  anonymous:\n    enabled: false\n"}]"#,
+        )
+        .unwrap();
+        assert_eq!(p.alerts(input, &data()).unwrap(), vec![Value::Bool(false)]);
     }
 
     #[test]

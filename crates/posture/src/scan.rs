@@ -464,6 +464,17 @@ fn evaluate_rule(
                 None => failed_ids.push(resource_id::of_value(o)),
             }
         }
+        // A few host rules put the object itself directly under alertObject.
+        if let Some(o) = a
+            .get("alertObject")
+            .filter(|o| o.get("kind").is_some() && o.get("k8sApiObjects").is_none())
+        {
+            failed_ids.push(
+                lookup(o, objects, by_id)
+                    .map(|i| objects[i].id.clone())
+                    .unwrap_or_else(|| resource_id::of_value(o)),
+            );
+        }
         if let Some(ext) = a
             .pointer("/alertObject/externalObjects")
             .filter(|v| v.is_object())
@@ -481,11 +492,18 @@ fn evaluate_rule(
                         .unwrap_or_else(|| resource_id::of_value(r)),
                 );
             }
-            findings
-                .external
-                .entry(id.clone())
-                .or_insert_with(|| subject_without_related(ext.clone()));
-            failed_ids.push(id);
+            // Some rules name a scanned workload here; only objects that were not scanned (RBAC
+            // subjects) are external resources.
+            match lookup(ext, objects, by_id).filter(|_| ext.get("metadata").is_some()) {
+                Some(i) => failed_ids.push(objects[i].id.clone()),
+                None => {
+                    findings
+                        .external
+                        .entry(id.clone())
+                        .or_insert_with(|| subject_without_related(ext.clone()));
+                    failed_ids.push(id);
+                }
+            }
         }
         for r in a
             .get("relatedObjects")

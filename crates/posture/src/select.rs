@@ -86,7 +86,8 @@ pub fn subjects_with_roles(objects: &[&Value]) -> Vec<Value> {
         let role = objects.iter().find(|o| {
             str_at(o, "/kind") == role_kind
                 && str_at(o, "/metadata/name") == role_name
-                && (role_kind != "Role" || str_at(o, "/metadata/namespace") == binding_ns)
+                && (role_kind != "Role"
+                    || same_namespace(str_at(o, "/metadata/namespace"), binding_ns))
         });
         let Some(role) = role else { continue };
         let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else {
@@ -104,6 +105,12 @@ pub fn subjects_with_roles(objects: &[&Value]) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Objects without a namespace (as in manifests) live in `default`.
+fn same_namespace(a: &str, b: &str) -> bool {
+    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
+    norm(a) == norm(b)
 }
 
 /// `apiserver-pod`: only the API server's Pod in kube-system.

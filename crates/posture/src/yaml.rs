@@ -251,15 +251,12 @@ fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
     number(&text).unwrap_or(Value::String(text))
 }
 
-/// YAML 1.1 booleans, as go-yaml v2 (and so kubectl) resolves them.
+/// YAML 1.1 booleans as kubectl resolves them (`yes`, `on`, ...). Single letters `y`/`n` stay
+/// strings, as sigs.k8s.io/yaml reads them; label values like `x: y` are common.
 fn boolean(s: &str) -> Option<bool> {
     match s {
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
-            Some(true)
-        }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
-            Some(false)
-        }
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
         _ => None,
     }
 }

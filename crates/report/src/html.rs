@@ -64,8 +64,12 @@ ul.paths li { margin: 2px 0; }
 .tag-failed { color: var(--bad); } .tag-fix { color: var(--good); } .tag-review { color: var(--warn); }
 code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--panel);
   border: 1px solid var(--line); border-radius: 4px; padding: 0 4px; word-break: break-all; }
+td code, td.score-cell { white-space: nowrap; word-break: normal; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 "#;
+
+/// Failed controls are shown unfolded when the report has at most this many failed resources.
+const OPEN_UP_TO: usize = 30;
 
 fn score_class(score: f64) -> &'static str {
     if score >= 100.0 {
@@ -239,7 +243,7 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
             let (f, p, sk) = status_counts(fw.controls.values());
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{f}</td><td class=\"num\">{p}</td><td class=\"num\">{sk}</td></tr>",
+                "<tr><td>{}</td><td class=\"score-cell\">{}</td><td class=\"num\">{f}</td><td class=\"num\">{p}</td><td class=\"num\">{sk}</td></tr>",
                 esc(&fw.name),
                 bar(fw.compliance_score)
             );
@@ -282,7 +286,7 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{name}</td><td><code>{}</code></td><td><span class=\"st st-{st}\">{st}</span>{reason}</td>\
-                 <td class=\"num\">{} / {}</td><td>{score}</td></tr>",
+                 <td class=\"num\">{} / {}</td><td class=\"score-cell\">{score}</td></tr>",
                 sev_badge(&c.severity),
                 esc(&c.control_id),
                 c.resource_counters.failed_resources,
@@ -301,12 +305,14 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
         .collect();
     if !failed.is_empty() {
         out.push_str("<section>\n<h2>Failed controls</h2>\n");
+        // Small reports open every control; large ones stay folded.
+        let open = findings.values().map(Vec::len).sum::<usize>() <= OPEN_UP_TO;
         for c in failed {
             let list = findings
                 .get(c.control_id.as_str())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            failed_control(&mut out, c, list, opts);
+            failed_control(&mut out, c, list, open, opts);
         }
         out.push_str("</section>\n");
     }
@@ -331,13 +337,15 @@ fn failed_control(
     out: &mut String,
     c: &ControlSummary,
     findings: &[Finding],
+    open: bool,
     opts: &RenderOptions,
 ) {
     let rc = &c.resource_counters;
     let _ = writeln!(
         out,
-        "<details id=\"{}\">\n<summary>{} <strong>{}</strong> {} &mdash; {} of {} resources failed</summary>\n<div class=\"body\">",
+        "<details id=\"{}\"{}>\n<summary>{} <strong>{}</strong> {} &mdash; {} of {} resources failed</summary>\n<div class=\"body\">",
         anchor(&c.control_id),
+        if open { " open" } else { "" },
         sev_badge(&c.severity),
         esc(&c.control_id),
         esc(&c.name),

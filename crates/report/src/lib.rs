@@ -102,7 +102,7 @@ pub struct RenderOptions<'a> {
     /// Finds the 1-based line of `path` (e.g. "spec.containers[0].securityContext.privileged") in
     /// document `doc_index` of the file `relative_path`; the CLI supplies it (it owns the YAML
     /// parser). None = unknown.
-    pub line_of: Option<&'a dyn Fn(&str, usize, &str) -> Option<usize>>,
+    pub line_of: Option<LineOf<'a>>,
 }
 
 impl fmt::Debug for RenderOptions<'_> {
@@ -162,6 +162,23 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_of_takes_a_capturing_closure() {
+        // The CLI's shape: a closure over the scan roots.
+        let roots = ["a.yaml".to_string()];
+        let line_of = |rel: &str, doc: usize, _path: &str| -> Option<usize> {
+            roots.iter().position(|r| r == rel).map(|i| i + doc + 1)
+        };
+        let opts = RenderOptions {
+            verbose: true,
+            color: false,
+            line_of: Some(&line_of),
+        };
+        assert_eq!(opts.line_of.unwrap()("a.yaml", 2, "spec"), Some(3));
+        let text = render(&PostureReport::default(), Format::Pretty, &opts).unwrap();
+        assert!(text.contains("Overall compliance score: 0%"), "{text}");
+    }
 
     #[test]
     fn parses_format_names() {

@@ -87,12 +87,15 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
     if !report.cluster_name.is_empty() {
         title.push_str(&format!(" | cluster: {}", report.cluster_name));
     }
-    let _ = writeln!(out, "{}", p.paint(&title, "1"));
+    let _ = writeln!(out, "{}", p.paint(&clean(&title), "1"));
     if !report.generation_time.is_empty() {
         let _ = writeln!(
             out,
             "{}",
-            p.paint(&format!("generated {}", report.generation_time), "2")
+            p.paint(
+                &clean(&format!("generated {}", report.generation_time)),
+                "2"
+            )
         );
     }
     out.push('\n');
@@ -133,8 +136,8 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
             } else {
                 reason
             };
-            let _ = writeln!(out, "  {:<8} {}", c.control_id, c.name);
-            for line in wrap(&reason, WIDTH as usize - 11) {
+            let _ = writeln!(out, "  {:<8} {}", clean(&c.control_id), clean(&c.name));
+            for line in wrap(&clean(&reason), WIDTH as usize - 11) {
                 let _ = writeln!(out, "           {}", p.paint(&line, "2"));
             }
         }
@@ -146,7 +149,7 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
         let width = s
             .frameworks
             .iter()
-            .map(|f| f.name.chars().count())
+            .map(|f| clean(&f.name).chars().count())
             .max()
             .unwrap_or(0);
         for fw in &s.frameworks {
@@ -155,7 +158,7 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> String {
             let _ = writeln!(
                 out,
                 "  {:<width$}  compliance score {}  (controls: {} failed, {} passed, {} skipped)",
-                fw.name,
+                clean(&fw.name),
                 p.paint(&format!("{score:>7}"), score_sgr(fw.compliance_score)),
                 f,
                 pa,
@@ -229,9 +232,9 @@ fn control_table(
             failed
         };
         table.add_row(vec![
-            colored(Cell::new(&c.severity), severity_color(&c.severity)),
-            Cell::new(&c.name),
-            Cell::new(&c.control_id),
+            colored(Cell::new(clean(&c.severity)), severity_color(&c.severity)),
+            Cell::new(clean(&c.name)),
+            Cell::new(clean(&c.control_id)),
             failed,
             Cell::new(rc.all()).set_alignment(CellAlignment::Right),
             compliance.set_alignment(CellAlignment::Right),
@@ -275,9 +278,12 @@ fn verbose_details(report: &PostureReport, opts: &RenderOptions, p: &Painter, ou
         let _ = writeln!(
             out,
             "{} {} {}  {}",
-            p.paint(&format!("[{}]", c.severity), severity_sgr(&c.severity)),
-            p.paint(&c.control_id, "1"),
-            p.paint(&c.name, "1"),
+            p.paint(
+                &clean(&format!("[{}]", c.severity)),
+                severity_sgr(&c.severity)
+            ),
+            p.paint(&clean(&c.control_id), "1"),
+            p.paint(&clean(&c.name), "1"),
             format_args!(
                 "{} of {} resources failed",
                 c.resource_counters.failed_resources,
@@ -289,7 +295,7 @@ fn verbose_details(report: &PostureReport, opts: &RenderOptions, p: &Painter, ou
                 out,
                 "  {} {}",
                 p.paint("remediation:", "2"),
-                c.remediation.trim()
+                clean(c.remediation.trim())
             );
         }
         for f in list {
@@ -297,18 +303,30 @@ fn verbose_details(report: &PostureReport, opts: &RenderOptions, p: &Painter, ou
             if let Some(src) = f.source() {
                 line.push_str(&format!("  ({})", source_text(src, f.line(opts))));
             }
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", clean(&line));
             for item in &f.paths {
                 let mut text = item.describe();
                 if let Some(l) = item.path().and_then(|path| f.line_of_path(path, opts)) {
                     text.push_str(&format!("  (line {l})"));
                 }
                 let sgr = if item.is_fix() { "32" } else { "33" };
-                let _ = writeln!(out, "      {}", p.paint(&text, sgr));
+                let _ = writeln!(out, "      {}", p.paint(&clean(&text), sgr));
             }
         }
         out.push('\n');
     }
+}
+
+/// Report text made safe for a terminal: line breaks and tabs become spaces, other control
+/// characters (escape sequences, ...) U+FFFD, so that a hostile name cannot rewrite the screen.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 /// Splits `text` into lines of at most `width` characters at spaces (longer words stay whole).
@@ -333,6 +351,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleans_control_characters() {
+        assert_eq!(clean("a\x1b[31mb\nc\u{9b}"), "a\u{FFFD}[31mb c\u{FFFD}");
+    }
 
     #[test]
     fn wraps_at_spaces() {

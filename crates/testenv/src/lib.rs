@@ -167,7 +167,7 @@ impl TestCluster {
                 apiserver_binary().display(),
                 script.display()
             );
-            run_script(&script, &["install".as_ref()])?;
+            run_script(&script, &["install".as_ref()], true)?;
         }
         let dir = tempfile::Builder::new()
             .prefix("kubescape-testenv-")
@@ -183,6 +183,7 @@ impl TestCluster {
                 "--watch-pid".as_ref(),
                 pid.as_ref(),
             ],
+            false,
         );
         if let Err(e) = started {
             // Leave the logs for inspection; the processes were stopped by the script.
@@ -419,13 +420,19 @@ fn expect_success(args: &[&str], out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn run_script(script: &Path, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+/// Runs the script; its stderr (the step log) is shown live (`show_progress`, for the long
+/// install) or captured and returned (last 60 lines) in the error.
+fn run_script(script: &Path, args: &[&std::ffi::OsStr], show_progress: bool) -> Result<(), String> {
     let out = Command::new("bash")
         .arg(script)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if show_progress {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
         .output()
         .map_err(|e| format!("running {}: {e}", script.display()))?;
     if out.status.success() {
@@ -435,7 +442,11 @@ fn run_script(script: &Path, args: &[&std::ffi::OsStr]) -> Result<(), String> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = if show_progress {
+        "(see the output above)".into()
+    } else {
+        String::from_utf8_lossy(&out.stderr)
+    };
     let tail: Vec<&str> = stderr.lines().rev().take(60).collect();
     Err(format!(
         "`{} {}` failed ({}):\n{}",

@@ -19,9 +19,14 @@ deny contains msga if {
 }
 
 enforces_network_policies(obj) if {
-	some name in obj.data.CNINames
+	some name in as_array(obj.data.CNINames)
 	policy_capable_cni(lower(name))
 }
 
 # Plugins known to implement the NetworkPolicy API.
 policy_capable_cni(name) if name in {"calico", "cilium", "weave", "weave-net", "antrea", "kube-router", "romana", "canal"}
+
+# Lists the sensor or cloud API could not fill arrive as null.
+as_array(x) := x if is_array(x)
+
+as_array(x) := [] if not is_array(x)

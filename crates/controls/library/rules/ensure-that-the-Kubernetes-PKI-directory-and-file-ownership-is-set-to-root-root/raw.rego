@@ -15,7 +15,7 @@ deny contains msga if {
 		"alertScore": 2,
 		"failedPaths": [],
 		"fixPaths": [],
-		"fixCommand": sprintf("chown -R root:root %s", [file.path]),
+		"fixCommand": entry.fix,
 		"packagename": "armo_builtins",
 		"alertObject": {"externalObjects": host_evidence(obj, entry.evidence)},
 	}
@@ -23,11 +23,18 @@ deny contains msga if {
 
 pki_entries(obj) := array.concat(dir_entry(obj), file_entries(obj))
 
-dir_entry(obj) := [{"file": obj.data.PKIDir, "evidence": {"PKIDir": obj.data.PKIDir}}] if obj.data.PKIDir
+dir_entry(obj) := [{
+	"file": obj.data.PKIDir,
+	"evidence": {"PKIDir": obj.data.PKIDir},
+	"fix": sprintf("chown -R root:root %s", [obj.data.PKIDir.path]),
+}] if obj.data.PKIDir
 
 dir_entry(obj) := [] if not obj.data.PKIDir
 
-file_entries(obj) := [{"file": f, "evidence": {"PKIFiles": [f]}} | some f in object.get(obj.data, "PKIFiles", [])]
+file_entries(obj) := [entry |
+	some f in as_array(object.get(obj.data, "PKIFiles", []))
+	entry := {"file": f, "evidence": {"PKIFiles": [f]}, "fix": sprintf("chown root:root %s", [f.path])}
+]
 
 # The sensor resolves owner names; fall back to numeric ids when names are missing.
 owned_by_root(o) if {
@@ -61,3 +68,8 @@ host_evidence(obj, data) := {
 	"metadata": object.get(obj, "metadata", {}),
 	"data": data,
 }
+
+# Lists the sensor could not fill arrive as null.
+as_array(x) := x if is_array(x)
+
+as_array(x) := [] if not is_array(x)

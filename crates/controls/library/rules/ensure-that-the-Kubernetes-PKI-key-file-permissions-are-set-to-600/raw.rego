@@ -6,7 +6,7 @@ import rego.v1
 deny contains msga if {
 	some obj in input
 	obj.kind == "ControlPlaneInfo"
-	some file in obj.data.PKIFiles
+	some file in as_array(obj.data.PKIFiles)
 	endswith(file.path, ".key")
 	too_permissive(file.permissions, max_mode)
 	msga := {
@@ -32,3 +32,8 @@ host_evidence(obj, data) := {
 	"metadata": object.get(obj, "metadata", {}),
 	"data": data,
 }
+
+# Lists the sensor could not fill arrive as null.
+as_array(x) := x if is_array(x)
+
+as_array(x) := [] if not is_array(x)

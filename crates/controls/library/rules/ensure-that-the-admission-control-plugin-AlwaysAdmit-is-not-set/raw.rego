@@ -21,12 +21,6 @@ without_always_admit(path, others) := [{"path": path, "value": sprintf("--enable
 	count(others) > 0
 }
 
-# Control-plane flags may sit in command (kubeadm manifests) or args (e.g. RKE2).
-# New flags are appended to args when the container has them, else to command.
-flag_field(container) := "args" if count(object.get(container, "args", [])) > 0
-
-flag_field(container) := "command" if count(object.get(container, "args", [])) == 0
-
 # Every "--name=value" entry of the container: name, value and path.
 flag_entries(container, prefix) := [entry |
 	some field in ["command", "args"]
@@ -45,24 +39,11 @@ flags_named(container, prefix, name) := [entry |
 	entry.name == name
 ]
 
-has_flag(container, name) if {
-	some arg in array.concat(object.get(container, "command", []), object.get(container, "args", []))
-	flag_name(arg) == name
-}
-
 flag_name(arg) := split(arg, "=")[0]
 
 flag_value(arg) := substring(arg, count(flag_name(arg)) + 1, -1) if contains(arg, "=")
 
 flag_value(arg) := "" if not contains(arg, "=")
-
-# Path where a missing flag should be appended; offset skips slots taken by other new flags.
-append_path_at(container, prefix, offset) := sprintf("%s.%s[%d]", [
-	prefix, flag_field(container),
-	count(object.get(container, flag_field(container), [])) + offset,
-])
-
-append_path(container, prefix) := append_path_at(container, prefix, 0)
 
 # Containers of a control-plane Pod running the given binary (command[0] or,
 # for images that set the entry point, the container name).

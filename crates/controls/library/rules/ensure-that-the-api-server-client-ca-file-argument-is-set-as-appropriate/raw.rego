@@ -5,7 +5,7 @@ import rego.v1
 # Without a client CA the API server cannot authenticate clients by certificate.
 deny contains msga if {
 	some obj in input
-	[container, cpath] := cp_container(obj, "kube-apiserver")
+	some [container, cpath] in cp_containers(obj, "kube-apiserver")
 	not has_flag(container, "client-ca-file")
 	fix := {"path": append_path(container, cpath, 0), "value": "--client-ca-file=<path/to/client-ca.crt>"}
 	msga := alert(obj, "The API server has no --client-ca-file", 2, [], [fix])
@@ -13,16 +13,23 @@ deny contains msga if {
 
 # ---- control-plane flag helpers ----
 
-# The container running `binary` in a static control-plane Pod, with its path.
-cp_container(obj, binary) := [container, sprintf("spec.containers[%d]", [i])] if {
+# The containers running `binary` in a static control-plane Pod, each with its path.
+cp_containers(obj, binary) := [[container, sprintf("spec.containers[%d]", [i])] |
 	obj.kind == "Pod"
 	some i, container in obj.spec.containers
-	runs_binary(container, binary)
+	runs_binary(obj, container, binary)
+]
+
+runs_binary(_, container, binary) if container.command[0] == binary
+
+runs_binary(_, container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
+
+# Images whose entrypoint is the binary itself carry only args; fall back to the
+# component label kubeadm and most distributions put on static pods.
+runs_binary(obj, container, binary) if {
+	count(object.get(container, "command", [])) == 0
+	obj.metadata.labels.component == binary
 }
-
-runs_binary(container, binary) if container.command[0] == binary
-
-runs_binary(container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
 
 # Every --flag of the container, from command then args. One element may hold several
 # space-separated flags; each entry remembers the element it came from.

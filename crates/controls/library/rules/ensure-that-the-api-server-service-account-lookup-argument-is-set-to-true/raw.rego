@@ -5,7 +5,7 @@ import rego.v1
 # With lookup disabled, tokens of deleted service accounts keep working.
 deny contains msga if {
 	some obj in input
-	[container, cpath] := cp_container(obj, "kube-apiserver")
+	some [container, cpath] in cp_containers(obj, "kube-apiserver")
 	entry := flag(container, "service-account-lookup")
 	entry.value != "true"
 	path := entry_path(cpath, entry)
@@ -20,16 +20,23 @@ lookup_fix(path, entry) := [{"path": path, "value": element_with(entry, "--servi
 
 # ---- control-plane flag helpers ----
 
-# The container running `binary` in a static control-plane Pod, with its path.
-cp_container(obj, binary) := [container, sprintf("spec.containers[%d]", [i])] if {
+# The containers running `binary` in a static control-plane Pod, each with its path.
+cp_containers(obj, binary) := [[container, sprintf("spec.containers[%d]", [i])] |
 	obj.kind == "Pod"
 	some i, container in obj.spec.containers
-	runs_binary(container, binary)
+	runs_binary(obj, container, binary)
+]
+
+runs_binary(_, container, binary) if container.command[0] == binary
+
+runs_binary(_, container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
+
+# Images whose entrypoint is the binary itself carry only args; fall back to the
+# component label kubeadm and most distributions put on static pods.
+runs_binary(obj, container, binary) if {
+	count(object.get(container, "command", [])) == 0
+	obj.metadata.labels.component == binary
 }
-
-runs_binary(container, binary) if container.command[0] == binary
-
-runs_binary(container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
 
 # Every --flag of the container, from command then args. One element may hold several
 # space-separated flags; each entry remembers the element it came from.

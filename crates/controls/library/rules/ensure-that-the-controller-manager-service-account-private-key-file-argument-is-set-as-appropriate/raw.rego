@@ -18,34 +18,12 @@ flag_field(container) := "args" if count(object.get(container, "args", [])) > 0
 
 flag_field(container) := "command" if count(object.get(container, "args", [])) == 0
 
-# Every "--name=value" entry of the container: name, value and path.
-flag_entries(container, prefix) := [entry |
-	some field in ["command", "args"]
-	some j, arg in object.get(container, field, [])
-	startswith(arg, "--")
-	entry := {
-		"name": flag_name(arg),
-		"value": flag_value(arg),
-		"path": sprintf("%s.%s[%d]", [prefix, field, j]),
-	}
-]
-
-# The entries of one flag (it may be repeated).
-flags_named(container, prefix, name) := [entry |
-	some entry in flag_entries(container, prefix)
-	entry.name == name
-]
-
 has_flag(container, name) if {
 	some arg in array.concat(object.get(container, "command", []), object.get(container, "args", []))
 	flag_name(arg) == name
 }
 
 flag_name(arg) := split(arg, "=")[0]
-
-flag_value(arg) := substring(arg, count(flag_name(arg)) + 1, -1) if contains(arg, "=")
-
-flag_value(arg) := "" if not contains(arg, "=")
 
 # Path where a missing flag should be appended; offset skips slots taken by other new flags.
 append_path_at(container, prefix, offset) := sprintf("%s.%s[%d]", [

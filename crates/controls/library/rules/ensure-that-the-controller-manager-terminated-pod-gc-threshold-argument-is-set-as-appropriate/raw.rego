@@ -6,7 +6,7 @@ import rego.v1
 # cluster. A missing value is a failure; a set value is reported for review.
 deny contains msga if {
 	some obj in input
-	[container, cpath] := cp_container(obj, "kube-controller-manager")
+	some [container, cpath] in cp_containers(obj, "kube-controller-manager")
 	not has_flag(container, "terminated-pod-gc-threshold")
 	path := append_path(container, cpath, 0)
 	msga := alert(obj, "The controller manager does not set --terminated-pod-gc-threshold", 2, [path], [{"path": path, "value": "--terminated-pod-gc-threshold=YOUR_VALUE"}])
@@ -14,23 +14,30 @@ deny contains msga if {
 
 deny contains msga if {
 	some obj in input
-	[container, cpath] := cp_container(obj, "kube-controller-manager")
+	some [container, cpath] in cp_containers(obj, "kube-controller-manager")
 	entry := flag(container, "terminated-pod-gc-threshold")
 	msga := alert(obj, sprintf("Review --terminated-pod-gc-threshold=%s", [entry.value]), 2, [entry_path(cpath, entry)], [])
 }
 
 # ---- control-plane flag helpers ----
 
-# The container running `binary` in a static control-plane Pod, with its path.
-cp_container(obj, binary) := [container, sprintf("spec.containers[%d]", [i])] if {
+# The containers running `binary` in a static control-plane Pod, each with its path.
+cp_containers(obj, binary) := [[container, sprintf("spec.containers[%d]", [i])] |
 	obj.kind == "Pod"
 	some i, container in obj.spec.containers
-	runs_binary(container, binary)
+	runs_binary(obj, container, binary)
+]
+
+runs_binary(_, container, binary) if container.command[0] == binary
+
+runs_binary(_, container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
+
+# Images whose entrypoint is the binary itself carry only args; fall back to the
+# component label kubeadm and most distributions put on static pods.
+runs_binary(obj, container, binary) if {
+	count(object.get(container, "command", [])) == 0
+	obj.metadata.labels.component == binary
 }
-
-runs_binary(container, binary) if container.command[0] == binary
-
-runs_binary(container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
 
 # Every --flag of the container, from command then args. One element may hold several
 # space-separated flags; each entry remembers the element it came from.

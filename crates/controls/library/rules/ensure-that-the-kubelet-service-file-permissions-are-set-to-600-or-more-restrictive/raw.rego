@@ -6,7 +6,7 @@ import rego.v1
 deny contains msga if {
 	some obj in input
 	obj.kind == "KubeletInfo"
-	some file in obj.data.serviceFiles
+	some file in as_array(obj.data.serviceFiles)
 	too_permissive(file.permissions, max_mode)
 	msga := {
 		"alertMessage": sprintf("%s has mode %o, more permissive than %o", [file.path, file.permissions, max_mode]),
@@ -31,3 +31,8 @@ host_evidence(obj, data) := {
 	"metadata": object.get(obj, "metadata", {}),
 	"data": data,
 }
+
+# Lists the sensor could not fill arrive as null.
+as_array(x) := x if is_array(x)
+
+as_array(x) := [] if not is_array(x)

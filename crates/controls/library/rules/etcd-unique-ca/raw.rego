@@ -6,10 +6,10 @@ import rego.v1
 # --client-ca-file, any certificate valid for the API server can also reach etcd.
 deny contains msga if {
 	some etcd in input
-	[etcd_container, etcd_cpath] := cp_container(etcd, "etcd")
+	some [etcd_container, etcd_cpath] in cp_containers(etcd, "etcd")
 	etcd_entry := flag(etcd_container, "trusted-ca-file")
 	some apiserver in input
-	[api_container, api_cpath] := cp_container(apiserver, "kube-apiserver")
+	some [api_container, api_cpath] in cp_containers(apiserver, "kube-apiserver")
 	api_entry := flag(api_container, "client-ca-file")
 	etcd_entry.value == api_entry.value
 	paths := [entry_path(etcd_cpath, etcd_entry), entry_path(api_cpath, api_entry)]
@@ -26,16 +26,23 @@ deny contains msga if {
 
 # ---- control-plane flag helpers ----
 
-# The container running `binary` in a static control-plane Pod, with its path.
-cp_container(obj, binary) := [container, sprintf("spec.containers[%d]", [i])] if {
+# The containers running `binary` in a static control-plane Pod, each with its path.
+cp_containers(obj, binary) := [[container, sprintf("spec.containers[%d]", [i])] |
 	obj.kind == "Pod"
 	some i, container in obj.spec.containers
-	runs_binary(container, binary)
+	runs_binary(obj, container, binary)
+]
+
+runs_binary(_, container, binary) if container.command[0] == binary
+
+runs_binary(_, container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
+
+# Images whose entrypoint is the binary itself carry only args; fall back to the
+# component label kubeadm and most distributions put on static pods.
+runs_binary(obj, container, binary) if {
+	count(object.get(container, "command", [])) == 0
+	obj.metadata.labels.component == binary
 }
-
-runs_binary(container, binary) if container.command[0] == binary
-
-runs_binary(container, binary) if endswith(container.command[0], sprintf("/%s", [binary]))
 
 # Every --flag of the container, from command then args. One element may hold several
 # space-separated flags; each entry remembers the element it came from.

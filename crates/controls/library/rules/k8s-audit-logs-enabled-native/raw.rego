@@ -27,22 +27,9 @@ flag_field(container) := "args" if count(object.get(container, "args", [])) > 0
 
 flag_field(container) := "command" if count(object.get(container, "args", [])) == 0
 
-# Every "--name=value" or "--name" entry of the container, with its path.
-flag_entries(container, prefix) := [entry |
-	some field in ["command", "args"]
-	some j, arg in object.get(container, field, [])
-	startswith(arg, "--")
-	entry := {"arg": arg, "path": sprintf("%s.%s[%d]", [prefix, field, j])}
-]
-
 has_flag(container, name) if {
 	some arg in array.concat(object.get(container, "command", []), object.get(container, "args", []))
 	flag_name(arg) == name
 }
 
 flag_name(arg) := split(arg, "=")[0]
-
-flag_value(arg) := substring(arg, count(flag_name(arg)) + 1, -1)
-
-# Path where a missing flag should be appended.
-append_path(container, prefix) := sprintf("%s.%s[%d]", [prefix, flag_field(container), count(object.get(container, flag_field(container), []))])

@@ -67,25 +67,12 @@ flag_value(cmd, flag) := value if {
 	value := found[count(found) - 1][1]
 }
 
-# Boolean flags may be given bare (--flag), which means true.
-bool_flag_value(cmd, flag) := value if {
-	found := regex.find_all_string_submatch_n(sprintf(`--%s(?:=(\S*))?(?:\s|$)`, [flag]), cmd, -1)
-	count(found) > 0
-	value := bare_means_true(found[count(found) - 1][1])
-}
-
-bare_means_true("") := "true"
-
-bare_means_true(v) := v if v != ""
-
 has_flag(cmd, flag) if regex.match(sprintf(`--%s(?:=|\s|$)`, [flag]), cmd)
 
 # The kubelet reads a configuration file only when started with --config.
 uses_config_file(obj) if has_flag(kubelet_cmdline(obj), "config")
 
 config_text(obj) := base64.decode(obj.data.configFile.content)
-
-kubelet_config(obj) := yaml.unmarshal(config_text(obj))
 
 # --config is set but the sensor could not read the file.
 config_unreadable(obj) if {
@@ -112,3 +99,6 @@ config_evidence(obj) := {
 	"metadata": node_metadata(obj),
 	"data": {"configFile": {"content": config_text(obj)}},
 }
+
+# The configuration file is YAML (JSON is a subset).
+kubelet_config(obj) := yaml.unmarshal(config_text(obj))

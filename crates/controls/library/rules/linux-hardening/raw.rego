@@ -22,6 +22,7 @@ deny contains msga if {
 	}
 }
 
+# Wrapped in an object: a top-level array in this package would be read as alerts.
 hardening_fields := {"fields": ["seccompProfile", "seLinuxOptions", "appArmorProfile"]}
 
 hardened(_, container, _) if {

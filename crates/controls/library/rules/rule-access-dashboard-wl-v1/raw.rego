@@ -32,19 +32,3 @@ pod_spec_with_path(obj) := {"spec": obj.spec.template.spec, "path": "spec.templa
 pod_spec_with_path(obj) := {"spec": obj.spec.jobTemplate.spec.template.spec, "path": "spec.jobTemplate.spec.template.spec"} if {
 	obj.kind == "CronJob"
 }
-
-# Every container of the pod template (regular, init and ephemeral), with its path.
-pod_containers(pod) := [entry |
-	some field in ["containers", "initContainers", "ephemeralContainers"]
-	some i, container in object.get(pod.spec, field, [])
-	entry := {"container": container, "path": sprintf("%s.%s[%d]", [pod.path, field, i])}
-]
-
-# Ephemeral containers cannot be edited once added, so no fix or delete is offered for them.
-is_ephemeral(path) if contains(path, ".ephemeralContainers[")
-
-# The regular (long-running) containers of the pod template, with their paths.
-main_containers(pod) := [entry |
-	some i, container in object.get(pod.spec, "containers", [])
-	entry := {"container": container, "path": sprintf("%s.containers[%d]", [pod.path, i])}
-]

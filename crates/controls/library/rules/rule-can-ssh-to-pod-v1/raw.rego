@@ -52,11 +52,19 @@ selects(selector, labels) if {
 
 labels_of(obj) := object.get(obj.metadata, "labels", {}) if obj.kind == "Pod"
 
-labels_of(obj) := object.get(obj.spec.template.metadata, "labels", {}) if obj.kind != "Pod"
+labels_of(obj) := object.get(object.get(obj.spec.template, "metadata", {}), "labels", {}) if {
+	not obj.kind in {"Pod", "CronJob"}
+}
+
+labels_of(obj) := object.get(object.get(obj.spec.jobTemplate.spec.template, "metadata", {}), "labels", {}) if {
+	obj.kind == "CronJob"
+}
 
 labels_path(obj) := "metadata.labels" if obj.kind == "Pod"
 
-labels_path(obj) := "spec.template.metadata.labels" if obj.kind != "Pod"
+labels_path(obj) := "spec.jobTemplate.spec.template.metadata.labels" if obj.kind == "CronJob"
+
+labels_path(obj) := "spec.template.metadata.labels" if not obj.kind in {"Pod", "CronJob"}
 
 # Kept as upstream reports it: an empty list for pods, null for controllers.
 no_fix(obj) := [] if obj.kind == "Pod"
@@ -73,19 +81,3 @@ pod_spec_with_path(obj) := {"spec": obj.spec.template.spec, "path": "spec.templa
 pod_spec_with_path(obj) := {"spec": obj.spec.jobTemplate.spec.template.spec, "path": "spec.jobTemplate.spec.template.spec"} if {
 	obj.kind == "CronJob"
 }
-
-# Every container of the pod template (regular, init and ephemeral), with its path.
-pod_containers(pod) := [entry |
-	some field in ["containers", "initContainers", "ephemeralContainers"]
-	some i, container in object.get(pod.spec, field, [])
-	entry := {"container": container, "path": sprintf("%s.%s[%d]", [pod.path, field, i])}
-]
-
-# Ephemeral containers cannot be edited once added, so no fix or delete is offered for them.
-is_ephemeral(path) if contains(path, ".ephemeralContainers[")
-
-# The regular (long-running) containers of the pod template, with their paths.
-main_containers(pod) := [entry |
-	some i, container in object.get(pod.spec, "containers", [])
-	entry := {"container": container, "path": sprintf("%s.containers[%d]", [pod.path, i])}
-]

@@ -1,0 +1,42 @@
+package armo_builtins
+
+import rego.v1
+
+# Ingress backends that point to a Service which does not exist in the Ingress's
+# namespace. Such a dangling route fails today and is silently taken over by whoever
+# later creates a Service with that name.
+deny contains msga if {
+	ingress := input[_]
+	ingress.kind == "Ingress"
+	namespace := object.get(ingress.metadata, "namespace", "default")
+	some ref in service_backends(ingress)
+	not service_exists(ref.name, namespace)
+
+	msga := {
+		"alertMessage": sprintf("Ingress %s routes to Service %s, which does not exist in namespace %s", [ingress.metadata.name, ref.name, namespace]),
+		"alertScore": 4,
+		"failedPaths": [ref.path],
+		"fixPaths": [],
+		"packagename": "armo_builtins",
+		"alertObject": {"k8sApiObjects": [ingress]},
+	}
+}
+
+service_backends(ingress) := refs if {
+	default_backend := [{"name": name, "path": "spec.defaultBackend.service.name"} |
+		name := ingress.spec.defaultBackend.service.name
+	]
+	rule_backends := [{"name": path_entry.backend.service.name, "path": sprintf("spec.rules[%d].http.paths[%d].backend.service.name", [i, j])} |
+		some i, rule in ingress.spec.rules
+		some j, path_entry in rule.http.paths
+		path_entry.backend.service.name
+	]
+	refs := array.concat(default_backend, rule_backends)
+}
+
+service_exists(name, namespace) if {
+	service := input[_]
+	service.kind == "Service"
+	service.metadata.name == name
+	object.get(service.metadata, "namespace", "default") == namespace
+}

@@ -1,0 +1,106 @@
+package armo_builtins
+
+import rego.v1
+
+# A workload is reachable from outside when an Istio VirtualService routes to
+# its Service and is bound to a Gateway served by an externally exposed
+# (NodePort / LoadBalancer) ingress-gateway Service.
+deny contains msga if {
+	obj := input[_]
+	pod_spec_with_path(obj)
+	vs := input[_]
+	vs.kind == "VirtualService"
+	some h, http in vs.spec.http
+	some r, route in http.route
+	target := input[_]
+	target.kind == "Service"
+	routes_to_service(vs, route.destination.host, target)
+	namespace_of(target) == namespace_of(obj)
+	selector_matches(target.spec.selector, pod_labels(obj))
+	some gateway_ref in vs.spec.gateways
+	gateway := input[_]
+	gateway.kind == "Gateway"
+	is_referenced_gateway(vs, gateway_ref, gateway)
+	gateway_service := input[_]
+	gateway_service.kind == "Service"
+	gateway_service.spec.type in {"NodePort", "LoadBalancer"}
+	selector_matches(gateway.spec.selector, object.get(gateway_service.spec, "selector", {}))
+	# Reported as "routes" (sic), the way the reference output names it.
+	path := sprintf("spec.http[%d].routes[%d].destination.host", [h, r])
+	msga := {
+		"alertMessage": sprintf("%v %v is exposed outside the cluster through Istio virtual service %v", [obj.kind, obj.metadata.name, vs.metadata.name]),
+		"packagename": "armo_builtins",
+		"alertScore": 7,
+		"ruleStatus": "",
+		"failedPaths": [],
+		"reviewPaths": null,
+		"deletePaths": null,
+		"fixPaths": [],
+		"alertObject": {"k8sApiObjects": [obj]},
+		"relatedObjects": [
+			{"object": vs, "failedPaths": [path], "reviewPaths": [path], "deletePaths": null, "fixPaths": null},
+			related_only(gateway_service),
+			related_only(gateway),
+			related_only(target),
+		],
+	}
+}
+
+related_only(o) := {"object": o, "failedPaths": null, "reviewPaths": null, "deletePaths": null, "fixPaths": null}
+
+# Destination hosts are "name", "name.namespace" or "name.namespace.svc.<domain>".
+routes_to_service(vs, host, service) if {
+	parts := split(host, ".")
+	parts[0] == service.metadata.name
+	host_namespace(vs, parts) == namespace_of(service)
+}
+
+host_namespace(vs, parts) := namespace_of(vs) if count(parts) == 1
+
+host_namespace(_, parts) := parts[1] if count(parts) > 1
+
+# Gateway references are "name" (same namespace as the virtual service) or "namespace/name".
+is_referenced_gateway(vs, ref, gateway) if {
+	not contains(ref, "/")
+	gateway.metadata.name == ref
+	namespace_of(gateway) == namespace_of(vs)
+}
+
+is_referenced_gateway(_, ref, gateway) if {
+	parts := split(ref, "/")
+	count(parts) == 2
+	gateway.metadata.name == parts[1]
+	namespace_of(gateway) == parts[0]
+}
+
+# The pod template of a workload, and the path leading to it.
+pod_spec_with_path(obj) := {"spec": obj.spec, "path": "spec"} if obj.kind == "Pod"
+
+pod_spec_with_path(obj) := {"spec": obj.spec.template.spec, "path": "spec.template.spec"} if {
+	obj.kind in {"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"}
+}
+
+pod_spec_with_path(obj) := {"spec": obj.spec.jobTemplate.spec.template.spec, "path": "spec.jobTemplate.spec.template.spec"} if {
+	obj.kind == "CronJob"
+}
+
+# Labels of the pods a workload creates.
+pod_labels(obj) := object.get(obj.metadata, "labels", {}) if obj.kind == "Pod"
+
+pod_labels(obj) := object.get(object.get(obj.spec.template, "metadata", {}), "labels", {}) if {
+	obj.kind in {"Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"}
+}
+
+pod_labels(obj) := object.get(object.get(obj.spec.jobTemplate.spec.template, "metadata", {}), "labels", {}) if {
+	obj.kind == "CronJob"
+}
+
+namespace_of(obj) := object.get(obj.metadata, "namespace", "default")
+
+# A non-empty selector matches when every one of its labels is present.
+selector_matches(selector, labels) if {
+	count(selector) > 0
+	every key, value in selector {
+		labels[key] == value
+	}
+}

@@ -1,0 +1,33 @@
+package armo_builtins
+
+import rego.v1
+
+# An autoscaler whose scale target does not exist does nothing: the workload it
+# was meant to protect is not scaled.
+deny contains msga if {
+	hpa := input[_]
+	hpa.kind == "HorizontalPodAutoscaler"
+	target := hpa.spec.scaleTargetRef
+	is_checked_kind(target.kind)
+	not target_exists(hpa, target)
+	msga := {
+		"alertMessage": sprintf("HorizontalPodAutoscaler %v targets %v %v, which does not exist in namespace %v", [hpa.metadata.name, target.kind, target.name, namespace_of(hpa)]),
+		"packagename": "armo_builtins",
+		"alertScore": 4,
+		"failedPaths": ["spec.scaleTargetRef.name"],
+		"fixPaths": [],
+		"alertObject": {"k8sApiObjects": [hpa]},
+	}
+}
+
+# Only built-in scalable kinds are checked; custom resources are not part of the input.
+is_checked_kind(kind) if kind in {"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"}
+
+target_exists(hpa, target) if {
+	obj := input[_]
+	obj.kind == target.kind
+	obj.metadata.name == target.name
+	namespace_of(obj) == namespace_of(hpa)
+}
+
+namespace_of(obj) := object.get(obj.metadata, "namespace", "default")
