@@ -118,14 +118,15 @@ cmd_install() {
   apt_ensure golang-go rsync dpkg-dev make
   cd "$SRC_DIR"
   local dsc
-  dsc=$(ls kubernetes_"$K8S_DEB_VERSION"-*.dsc 2>/dev/null | head -n1 || true)
+  dsc=$(find . -maxdepth 1 -name "kubernetes_$K8S_DEB_VERSION-*.dsc" -printf '%f\n' | head -n1)
   if [ -z "$dsc" ]; then
     ensure_deb_src
     log "apt-get source kubernetes=$K8S_DEB_VERSION into $SRC_DIR (download only)"
     local full
     full=$(apt-cache showsrc kubernetes | awk -v v="$K8S_DEB_VERSION" '$1=="Version:" && index($2, v)==1 {print $2; exit}')
-    apt-get source -q --download-only "kubernetes=$full" >&2 || die "apt-get source kubernetes=$full failed"
-    dsc=$(ls kubernetes_"$K8S_DEB_VERSION"-*.dsc | head -n1)
+    apt-get source -q --download-only -o APT::Sandbox::User=root "kubernetes=$full" >&2 || die "apt-get source kubernetes=$full failed"
+    dsc=$(find . -maxdepth 1 -name "kubernetes_$K8S_DEB_VERSION-*.dsc" -printf '%f\n' | head -n1)
+    [ -n "$dsc" ] || die "apt-get source did not leave a .dsc in $SRC_DIR"
   else
     log "using cached source package $SRC_DIR/$dsc"
   fi
@@ -135,14 +136,16 @@ cmd_install() {
   log "unpacking $dsc"
   dpkg-source --no-check -x "$dsc" "$tree" >&2 || die "dpkg-source -x $SRC_DIR/$dsc failed"
 
-  log "building kube-apiserver (make WHAT=cmd/kube-apiserver; ~4 min on 2 cores; log: $SRC_DIR/build.log)"
+  log "building kube-apiserver (make WHAT=cmd/kube-apiserver; ~5 min on 2 cores; log: $SRC_DIR/build.log)"
   local gohome
   gohome=$(mktemp -d)
+  # shellcheck disable=SC2064  # expand now: the local is gone when the trap runs
+  trap "chmod -R u+w '$gohome' 2>/dev/null; rm -rf '$gohome'" EXIT
   (
     cd "$tree"
     mkdir -p .go/src/k8s.io
     ln -sfn ../../.. .go/src/k8s.io/kubernetes
-    GOPATH="$PWD/.go" CGO_ENABLED=0 GOPROXY=off GOFLAGS= HOME="$gohome" make WHAT=cmd/kube-apiserver
+    GOPATH="$PWD/.go" CGO_ENABLED=0 GOPROXY=off GOFLAGS='' HOME="$gohome" make WHAT=cmd/kube-apiserver
   ) >"$SRC_DIR/build.log" 2>&1 || {
     tail -n 40 "$SRC_DIR/build.log" >&2
     rm -rf "$gohome"
@@ -153,8 +156,8 @@ cmd_install() {
   "$out" --version >&2 || die "$out does not run"
   install -m 0755 "$out" "$APISERVER_BIN.tmp"
   mv -f "$APISERVER_BIN.tmp" "$APISERVER_BIN"
-  # The unpacked tree plus build output (Go cache, _output) is several GB; the tarballs
-  # (kept in $SRC_DIR) are enough for a rebuild.
+  # The unpacked tree with its build output (_output, Go build cache) grows to ~1.6 GB; the
+  # tarballs kept in $SRC_DIR (34 MB) are enough for a rebuild.
   log "removing build tree $tree and Go home $gohome"
   chmod -R u+w "$gohome" 2>/dev/null || true
   rm -rf "$tree" "$gohome"
@@ -168,7 +171,7 @@ cmd_install() {
 # Reads DIR/pids into ETCD_PID / APISERVER_PID / WATCH_PID (empty when absent).
 read_pids() {
   local dir=$1
-  ETCD_PID= APISERVER_PID= WATCH_PID=
+  ETCD_PID='' APISERVER_PID='' WATCH_PID=
   [ -f "$dir/pids" ] || return 0
   local k v
   while IFS='=' read -r k v; do
@@ -421,6 +424,7 @@ EOF
 start_watcher() {
   local dir=$1 pid=$2 starttime
   starttime=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || die "--watch-pid $pid: no such process"
+  # shellcheck disable=SC2016  # expanded by the watcher's own shell
   setsid bash -c '
     pid=$1 st=$2 dir=$3 script=$4
     while [ "$(awk "{print \$22}" /proc/$pid/stat 2>/dev/null)" = "$st" ]; do sleep 1; done

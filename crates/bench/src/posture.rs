@@ -85,56 +85,50 @@ fn workload(r: &mut Rng, i: usize, ns: &str) -> String {
         "postgres:16",
         "busybox:1.36",
     ]);
-    let mut sc = String::new();
+    // The pod spec at column 0; containers' fields at column 2.
+    let mut pod =
+        format!("containers:\n- name: main\n  image: {image}\n  ports:\n  - containerPort: 8080\n");
     if r.chance(50) {
-        sc.push_str("          securityContext:\n");
-        let _ = writeln!(sc, "            privileged: {}", r.chance(10));
-        let _ = writeln!(sc, "            allowPrivilegeEscalation: {}", r.chance(30));
-        let _ = writeln!(sc, "            readOnlyRootFilesystem: {}", r.chance(60));
+        pod.push_str("  securityContext:\n");
+        let _ = writeln!(pod, "    privileged: {}", r.chance(10));
+        let _ = writeln!(pod, "    allowPrivilegeEscalation: {}", r.chance(30));
+        let _ = writeln!(pod, "    readOnlyRootFilesystem: {}", r.chance(60));
         if r.chance(60) {
-            sc.push_str("            runAsNonRoot: true\n            runAsUser: 1000\n");
+            pod.push_str("    runAsNonRoot: true\n    runAsUser: 1000\n");
         }
         if r.chance(40) {
-            sc.push_str("            capabilities:\n              drop: [\"ALL\"]\n");
+            pod.push_str("    capabilities:\n      drop: [\"ALL\"]\n");
         } else if r.chance(20) {
-            sc.push_str("            capabilities:\n              add: [\"NET_ADMIN\"]\n");
+            pod.push_str("    capabilities:\n      add: [\"NET_ADMIN\"]\n");
         }
     }
-    let resources = if r.chance(60) {
-        "          resources:\n            limits: {cpu: 500m, memory: 256Mi}\n            requests: {cpu: 100m, memory: 128Mi}\n"
-    } else {
-        ""
-    };
-    let probes = if r.chance(50) {
-        "          livenessProbe:\n            httpGet: {path: /healthz, port: 8080}\n          readinessProbe:\n            httpGet: {path: /ready, port: 8080}\n"
-    } else {
-        ""
-    };
-    let env = if r.chance(15) {
-        "          env:\n          - name: DB_PASSWORD\n            value: hunter2\n"
-    } else {
-        ""
-    };
-    let host = if r.chance(8) {
-        "      hostNetwork: true\n"
-    } else {
-        ""
-    };
-    let volumes = if r.chance(10) {
-        "          volumeMounts:\n          - {name: host, mountPath: /host}\n      volumes:\n      - name: host\n        hostPath: {path: /var/log}\n"
-    } else {
-        ""
-    };
-    let pod_spec = format!(
-        "      containers:\n        - name: main\n          image: {image}\n          ports:\n          - containerPort: 8080\n{sc}{resources}{probes}{env}{volumes}{host}"
-    );
-    // Re-indent the pod spec for the kind's nesting depth.
+    if r.chance(60) {
+        pod.push_str("  resources:\n    limits: {cpu: 500m, memory: 256Mi}\n    requests: {cpu: 100m, memory: 128Mi}\n");
+    }
+    if r.chance(50) {
+        pod.push_str("  livenessProbe:\n    httpGet: {path: /healthz, port: 8080}\n  readinessProbe:\n    httpGet: {path: /ready, port: 8080}\n");
+    }
+    if r.chance(15) {
+        pod.push_str("  env:\n  - name: DB_PASSWORD\n    value: hunter2\n");
+    }
+    if r.chance(10) {
+        pod.push_str("  volumeMounts:\n  - {name: host, mountPath: /host}\nvolumes:\n- name: host\n  hostPath: {path: /var/log}\n");
+    }
+    if r.chance(8) {
+        pod.push_str("hostNetwork: true\n");
+    }
     let (api, spec) = match kind {
-        "CronJob" => ("batch/v1", format!("  schedule: \"*/30 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n{}", indent(&pod_spec, 6))),
-        "Job" => ("batch/v1", format!("  template:\n    spec:\n      restartPolicy: Never\n{}", indent(&pod_spec, 2))),
+        "CronJob" => (
+            "batch/v1",
+            format!("  schedule: \"*/30 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n{}", indent(&pod, 10)),
+        ),
+        "Job" => ("batch/v1", format!("  template:\n    spec:\n      restartPolicy: Never\n{}", indent(&pod, 6))),
         _ => {
             let replicas = if kind == "DaemonSet" { String::new() } else { format!("  replicas: {}\n", 1 + r.next() % 4) };
-            ("apps/v1", format!("{replicas}  selector:\n    matchLabels: {{app: w{i}}}\n  template:\n    metadata:\n      labels: {{app: w{i}}}\n    spec:\n{}", indent(&pod_spec, 2)))
+            (
+                "apps/v1",
+                format!("{replicas}  selector:\n    matchLabels: {{app: w{i}}}\n  template:\n    metadata:\n      labels: {{app: w{i}}}\n    spec:\n{}", indent(&pod, 6)),
+            )
         }
     };
     format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: w{i}\n  namespace: {ns}\n  labels: {{app: w{i}, team: t{}}}\nspec:\n{spec}", i % 7)
@@ -234,6 +228,23 @@ fn run_tool(name: &str, runs: usize, mut make: impl FnMut() -> Command) -> Resul
     Ok((median(times), median(rss)))
 }
 
+/// The generated manifests must all parse, or the figures would measure skipped documents.
+fn check_input(kubescape: &Path, dir: &Path, n: usize) -> Result<()> {
+    let out = Command::new(kubescape)
+        .args(["scan", "control", "C-0057"])
+        .arg(dir)
+        .args(["--format", "json"])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("warning:") {
+        bail!(
+            "generated input for {n} objects has invalid documents:\n{}",
+            stderr.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let a = parse_args()?;
     let base = match &a.keep {
@@ -255,6 +266,7 @@ fn main() -> Result<()> {
         let dir = base.join(format!("n{n}"));
         generate(&dir, n)?;
         let report = base.join(format!("report-{n}.json"));
+        check_input(&a.kubescape, &dir, n)?;
         let (ks_t, ks_m) = run_tool("kubescape", a.runs, || {
             let mut c = Command::new(&a.kubescape);
             c.args(["scan", "framework", "allcontrols"])

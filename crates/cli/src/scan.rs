@@ -1,6 +1,6 @@
 //! `kubescape scan`: scan manifests (files, directories, Helm charts, Kustomize, stdin).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -112,7 +112,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         None => vec![],
     };
 
+    let started = std::time::Instant::now();
     let inputs = inputs::load(&paths, &Renderers::discover());
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "inputs loaded");
     for p in &inputs.problems {
         eprintln!("warning: {}: {}", p.location, p.message);
     }
@@ -148,13 +150,17 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             b.set_position(done as u64);
         }
     };
+    let started = std::time::Instant::now();
     let mut report = scan::scan(&lib, inputs.objects, &options, &on_progress)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     report.report_guid = uuid::Uuid::new_v4().to_string();
 
+    let started = std::time::Instant::now();
     write_outputs(&report, &formats, &flags, &paths)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "outputs written");
     Ok(exit_code(&report, &flags))
 }
 
@@ -231,18 +237,29 @@ fn write_outputs(
             color: color && matches!(format, Format::Pretty),
             line_of: Some(&line_of),
         };
-        let text =
-            kubescape_report::render(report, *format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-        match &flags.output {
-            None if formats.len() == 1 || matches!(format, Format::Pretty) => print!("{text}"),
+        let target = match &flags.output {
+            None if formats.len() == 1 || matches!(format, Format::Pretty) => None,
             None => bail!("several formats need --output FILE (each format is written to FILE with its own extension)"),
-            Some(out) if formats.len() == 1 => {
-                std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
-                eprintln!("report written to {}", out.display());
+            Some(out) if formats.len() == 1 => Some(out.clone()),
+            Some(out) => Some(out.with_extension(extension(format))),
+        };
+        let render = |w: &mut dyn std::io::Write| {
+            kubescape_report::render_to(report, *format, &opts, w)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        };
+        match target {
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                render(&mut stdout)?;
+                stdout.flush()?;
             }
-            Some(out) => {
-                let file = out.with_extension(extension(format));
-                std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+            Some(file) => {
+                let f = std::fs::File::create(&file)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                render(&mut w)?;
+                w.flush()
+                    .with_context(|| format!("cannot write {}", file.display()))?;
                 eprintln!("report written to {}", file.display());
             }
         }

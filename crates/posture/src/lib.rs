@@ -7,6 +7,7 @@ mod gofmt;
 mod goregex;
 mod imageref;
 pub mod inputs;
+mod intern;
 pub mod library;
 pub mod policytest;
 pub mod rego;

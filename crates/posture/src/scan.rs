@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::exceptions::{ExceptionPolicy, Subject};
 use crate::inputs::InputObject;
+use crate::intern::Interner;
 use crate::library::{Control, Library, Rule};
 use crate::rego::RegoProgram;
 use crate::select;
@@ -63,12 +64,41 @@ pub struct ScanOptions {
 /// Progress callback: rules evaluated so far, total rules.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
+/// One scanned object: its Rego value (shared by every rule) and the few fields the engine reads.
 struct ScanObject {
     id: String,
-    value: Value,
     rego: regorus::Value,
+    key: ObjectKey,
+    /// `kind` and `metadata.{name,namespace,labels,annotations}`, for exceptions.
+    meta: Value,
     source: Option<Source>,
     weight: f64,
+}
+
+/// apiVersion, kind, namespace, name.
+type ObjectKey = (String, String, String, String);
+
+/// Lookups from what alerts name to the scanned objects.
+struct Index<'a> {
+    by_id: HashMap<&'a str, usize>,
+    by_key: HashMap<&'a ObjectKey, usize>,
+}
+
+impl<'a> Index<'a> {
+    fn new(objects: &'a [ScanObject]) -> Index<'a> {
+        Index {
+            by_id: objects
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id.as_str(), i))
+                .collect(),
+            by_key: objects
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (&o.key, i))
+                .collect(),
+        }
+    }
 }
 
 /// The findings of one rule.
@@ -106,12 +136,14 @@ pub fn scan(
     progress: Progress,
 ) -> Result<PostureReport> {
     let selected = select_controls(lib, opts)?;
+    let started = std::time::Instant::now();
     let objects = prepare_objects(objects, opts);
-    let by_id: HashMap<&str, usize> = objects
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (o.id.as_str(), i))
-        .collect();
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        objects = objects.len(),
+        "objects prepared"
+    );
+    let index = Index::new(&objects);
 
     let rule_names: BTreeSet<&str> = selected
         .iter()
@@ -125,7 +157,9 @@ pub fn scan(
         .par_iter()
         .map(|name| {
             let rule = &lib.rules[*name];
-            let outcome = evaluate_rule(lib, rule, &objects, &by_id, opts);
+            let started = std::time::Instant::now();
+            let outcome = evaluate_rule(lib, rule, &objects, &index, opts);
+            tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             (*name, outcome)
         })
@@ -147,7 +181,7 @@ pub fn scan(
         lib,
         &selected,
         &objects,
-        &by_id,
+        &index,
         &outcomes,
         &all_exceptions,
         opts,
@@ -271,26 +305,56 @@ fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObj
                 })
     };
     let mut seen = HashSet::new();
+    let mut interner = Interner::default();
     objects
-        .into_par_iter()
+        .into_iter()
         .filter(|o| keep(&o.value) && !(opts.scope == Scope::Cluster && owned(&o.value)))
-        .map(|o| {
+        // The same object twice (e.g. a file given twice) is scanned once.
+        .filter_map(|o| {
             let id = resource_id::of_value(&o.value);
+            if !seen.insert(id.clone()) {
+                return None;
+            }
             let weight = weight_of(&o.value);
-            let rego = regorus::Value::from(o.value.clone());
-            ScanObject {
+            let key = key_of_json(&o.value);
+            let meta = meta_of(&o.value);
+            // The JSON copy is consumed here: from now on only the shared Rego value is kept.
+            let rego = interner.convert(o.value);
+            Some(ScanObject {
                 id,
-                value: o.value,
                 rego,
+                key,
+                meta,
                 source: o.source,
                 weight,
-            }
+            })
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        // The same object twice (e.g. a file given twice) is scanned once.
-        .filter(|o| seen.insert(o.id.clone()))
         .collect()
+}
+
+fn key_of_json(v: &Value) -> ObjectKey {
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (
+        s("/apiVersion"),
+        s("/kind"),
+        s("/metadata/namespace"),
+        s("/metadata/name"),
+    )
+}
+
+fn meta_of(v: &Value) -> Value {
+    let mut metadata = serde_json::Map::new();
+    for k in ["name", "namespace", "labels", "annotations"] {
+        if let Some(x) = v.pointer(&format!("/metadata/{k}")) {
+            metadata.insert(k.to_string(), x.clone());
+        }
+    }
+    serde_json::json!({"kind": v.get("kind").cloned().unwrap_or(Value::Null), "metadata": metadata})
 }
 
 /// Score weight: workloads count by replicas (x1.1 above one), DaemonSets by scheduled nodes.
@@ -309,11 +373,65 @@ fn weight_of(v: &Value) -> f64 {
     }
 }
 
+/// A string at `path` inside a Rego value ("" when absent or not a string).
+fn rstr<'v>(v: &'v regorus::Value, path: &[&str]) -> &'v str {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    match cur {
+        regorus::Value::String(s) => s,
+        _ => "",
+    }
+}
+
+fn rlist(v: &regorus::Value) -> &[regorus::Value] {
+    match v {
+        regorus::Value::Array(a) => a.as_slice(),
+        _ => &[],
+    }
+}
+
+/// The scanned object an alert names: by file ID when it carries its `sourcePath`, else by
+/// apiVersion/kind/namespace/name.
+fn lookup(o: &regorus::Value, objects: &[ScanObject], index: &Index) -> Option<usize> {
+    let source_path = rstr(o, &["sourcePath"]);
+    let key: ObjectKey = (
+        rstr(o, &["apiVersion"]).to_string(),
+        rstr(o, &["kind"]).to_string(),
+        rstr(o, &["metadata", "namespace"]).to_string(),
+        rstr(o, &["metadata", "name"]).to_string(),
+    );
+    if !source_path.is_empty() {
+        let file = source_path
+            .rsplit_once(':')
+            .map(|(f, _)| f)
+            .unwrap_or(source_path);
+        let id = resource_id::for_file_object(file, &key.0, &key.2, &key.1, &key.3);
+        if let Some(i) = index.by_id.get(id.as_str()) {
+            return Some(*i);
+        }
+    }
+    index
+        .by_key
+        .get(&key)
+        .copied()
+        .filter(|i| objects[*i].key == key)
+}
+
+/// ID for an object an alert names: the scanned object's, else its own.
+fn id_of(o: &regorus::Value, objects: &[ScanObject], index: &Index) -> String {
+    match lookup(o, objects, index) {
+        Some(i) => objects[i].id.clone(),
+        None => resource_id::of_value(&serde_json::to_value(o).unwrap_or(Value::Null)),
+    }
+}
+
 fn evaluate_rule(
     lib: &Library,
     rule: &Rule,
     objects: &[ScanObject],
-    by_id: &HashMap<&str, usize>,
+    index: &Index,
     opts: &ScanOptions,
 ) -> RuleOutcome {
     if rule.rule.trim().is_empty() {
@@ -328,25 +446,10 @@ fn evaluate_rule(
             rule.name, rule.rule_language
         ));
     }
-    let kind_of = |o: &ScanObject| {
-        (
-            o.value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            o.value
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        )
-    };
     if !rule.dynamic_match.is_empty() {
-        let present = objects.iter().any(|o| {
-            let (av, k) = kind_of(o);
-            select::dynamic_matches(rule, &av, &k)
-        });
+        let present = objects
+            .iter()
+            .any(|o| select::dynamic_matches(rule, &o.key.0, &o.key.1));
         if !present {
             let kinds: BTreeSet<&str> = rule
                 .dynamic_match
@@ -369,10 +472,7 @@ fn evaluate_rule(
     let mut matched: Vec<usize> = objects
         .iter()
         .enumerate()
-        .filter(|(_, o)| {
-            let (av, k) = kind_of(o);
-            select::rule_matches(rule, &av, &k)
-        })
+        .filter(|(_, o)| select::rule_matches(rule, &o.key.0, &o.key.1))
         .map(|(i, _)| i)
         .collect();
     let data = rule_data(lib, rule, opts);
@@ -392,15 +492,9 @@ fn evaluate_rule(
         match filter.alerts(input, &data) {
             Ok(alerts) => {
                 let mut keep = BTreeSet::new();
-                for a in alerts {
-                    let a = serde_json::to_value(&a).unwrap_or(Value::Null);
-                    for o in a
-                        .pointer("/alertObject/k8sApiObjects")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(i) = lookup(o, objects, by_id) {
+                for a in &alerts {
+                    for o in rlist(&a["alertObject"]["k8sApiObjects"]) {
+                        if let Some(i) = lookup(o, objects, index) {
                             keep.insert(i);
                         }
                     }
@@ -413,8 +507,12 @@ fn evaluate_rule(
     let mut findings = RuleFindings::default();
     let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
         Some("subject-role-rolebinding") => {
-            let values: Vec<&Value> = matched.iter().map(|i| &objects[*i].value).collect();
-            select::subjects_with_roles(&values)
+            // RBAC objects are small; the aggregator works on JSON.
+            let values: Vec<Value> = matched
+                .iter()
+                .map(|i| serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null))
+                .collect();
+            select::subjects_with_roles(&values.iter().collect::<Vec<_>>())
                 .into_iter()
                 .map(|s| {
                     let id = resource_id::of_value(&s);
@@ -428,7 +526,11 @@ fn evaluate_rule(
         aggregator => matched
             .iter()
             .filter(|i| {
-                aggregator != Some("apiserver-pod") || select::is_apiserver_pod(&objects[**i].value)
+                let k = &objects[**i].key;
+                aggregator != Some("apiserver-pod")
+                    || (k.1 == "Pod"
+                        && k.2 == "kube-system"
+                        && (k.3.contains("apiserver") || k.3.contains("api-server")))
             })
             .map(|i| {
                 findings.inputs.push(objects[*i].id.clone());
@@ -443,80 +545,49 @@ fn evaluate_rule(
         Ok(a) => a,
         Err(e) => return RuleOutcome::Skipped(e.to_string()),
     };
-    for alert in alerts {
-        let a = serde_json::to_value(&alert).unwrap_or(Value::Null);
-        let paths = paths_of(&a);
-        let message = a
-            .get("alertMessage")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+    for a in &alerts {
+        let paths = paths_of(a);
+        let message = rstr(a, &["alertMessage"]).to_string();
         let mut related: Vec<String> = Vec::new();
         let mut failed_ids: Vec<String> = Vec::new();
-        for o in a
-            .pointer("/alertObject/k8sApiObjects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            match lookup(o, objects, by_id) {
-                Some(i) => failed_ids.push(objects[i].id.clone()),
-                None => failed_ids.push(resource_id::of_value(o)),
-            }
+        let alert_object = &a["alertObject"];
+        for o in rlist(&alert_object["k8sApiObjects"]) {
+            failed_ids.push(id_of(o, objects, index));
         }
         // A few host rules put the object itself directly under alertObject.
-        if let Some(o) = a
-            .get("alertObject")
-            .filter(|o| o.get("kind").is_some() && o.get("k8sApiObjects").is_none())
+        if !matches!(alert_object["kind"], regorus::Value::Undefined)
+            && matches!(alert_object["k8sApiObjects"], regorus::Value::Undefined)
         {
-            failed_ids.push(
-                lookup(o, objects, by_id)
-                    .map(|i| objects[i].id.clone())
-                    .unwrap_or_else(|| resource_id::of_value(o)),
-            );
+            failed_ids.push(id_of(alert_object, objects, index));
         }
-        if let Some(ext) = a
-            .pointer("/alertObject/externalObjects")
-            .filter(|v| v.is_object())
-        {
-            let id = resource_id::of_value(ext);
-            for r in ext
-                .get("relatedObjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                related.push(
-                    lookup(r, objects, by_id)
-                        .map(|i| objects[i].id.clone())
-                        .unwrap_or_else(|| resource_id::of_value(r)),
-                );
+        let ext = &alert_object["externalObjects"];
+        if let regorus::Value::Object(_) = ext {
+            for r in rlist(&ext["relatedObjects"]) {
+                related.push(id_of(r, objects, index));
             }
             // Some rules name a scanned workload here; only objects that were not scanned (RBAC
             // subjects) are external resources.
-            match lookup(ext, objects, by_id).filter(|_| ext.get("metadata").is_some()) {
+            match lookup(ext, objects, index)
+                .filter(|_| !matches!(ext["metadata"], regorus::Value::Undefined))
+            {
                 Some(i) => failed_ids.push(objects[i].id.clone()),
                 None => {
+                    let ext_json = serde_json::to_value(ext).unwrap_or(Value::Null);
+                    let id = resource_id::of_value(&ext_json);
                     findings
                         .external
                         .entry(id.clone())
-                        .or_insert_with(|| subject_without_related(ext.clone()));
+                        .or_insert_with(|| subject_without_related(ext_json));
                     failed_ids.push(id);
                 }
             }
         }
-        for r in a
-            .get("relatedObjects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let obj = r.get("object").unwrap_or(r);
-            related.push(
-                lookup(obj, objects, by_id)
-                    .map(|i| objects[i].id.clone())
-                    .unwrap_or_else(|| resource_id::of_value(obj)),
-            );
+        for r in rlist(&a["relatedObjects"]) {
+            let obj = match &r["object"] {
+                regorus::Value::Undefined => r,
+                o => o,
+            };
+            related.push(id_of(obj, objects, index));
         }
         for id in failed_ids {
             findings.failures.entry(id).or_default().push(Failure {
@@ -536,42 +607,14 @@ fn subject_without_related(mut s: Value) -> Value {
     s
 }
 
-/// Finds the scanned object an alert refers to: by ID, else by apiVersion/kind/namespace/name.
-fn lookup(o: &Value, objects: &[ScanObject], by_id: &HashMap<&str, usize>) -> Option<usize> {
-    if let Some(i) = by_id.get(resource_id::of_value(o).as_str()) {
-        return Some(*i);
-    }
-    let key = |v: &Value| {
-        [
-            v.get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            v.get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            v.pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            v.pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        ]
-    };
-    let k = key(o);
-    objects.iter().position(|x| key(&x.value) == k)
-}
-
-fn paths_of(a: &Value) -> Vec<RulePath> {
+fn paths_of(a: &regorus::Value) -> Vec<RulePath> {
     let strings = |key: &str| -> Vec<String> {
-        a.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
+        rlist(&a[key])
+            .iter()
+            .filter_map(|v| match v {
+                regorus::Value::String(s) => Some(s.to_string()),
+                _ => None,
+            })
             .collect()
     };
     let mut paths = Vec::new();
@@ -595,32 +638,20 @@ fn paths_of(a: &Value) -> Vec<RulePath> {
             ..Default::default()
         });
     }
-    for f in a
-        .get("fixPaths")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let path = f
-            .get("path")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let value = match f.get("value") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
+    for f in rlist(&a["fixPaths"]) {
+        let path = rstr(f, &["path"]).to_string();
+        let value = match &f["value"] {
+            regorus::Value::String(s) => s.to_string(),
+            regorus::Value::Undefined => String::new(),
+            v => serde_json::to_string(v).unwrap_or_default(),
         };
         paths.push(RulePath {
             fix_path: Some(FixPath { path, value }),
             ..Default::default()
         });
     }
-    if let Some(cmd) = a
-        .get("fixCommand")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    let cmd = rstr(a, &["fixCommand"]);
+    if !cmd.is_empty() {
         paths.push(RulePath {
             fix_command: Some(cmd.to_string()),
             ..Default::default()
@@ -677,7 +708,7 @@ fn assemble(
     lib: &Library,
     selected: &[SelectedControl],
     objects: &[ScanObject],
-    by_id: &HashMap<&str, usize>,
+    index: &Index,
     outcomes: &HashMap<&str, RuleOutcome>,
     exceptions: &[&ExceptionPolicy],
     opts: &ScanOptions,
@@ -757,9 +788,10 @@ fn assemble(
         let mut counters = ResourceCounters::default();
         for (id, rc) in per_resource.iter_mut() {
             let failed = rc.rules.iter().any(|r| r.status == Status::Failed);
-            let obj = by_id
+            let obj = index
+                .by_id
                 .get(id.as_str())
-                .map(|i| &objects[*i].value)
+                .map(|i| &objects[*i].meta)
                 .or_else(|| external.get(id));
             rc.status.status = if failed {
                 Status::Failed
@@ -798,7 +830,8 @@ fn assemble(
                     info: format!("configure {} with --controls-config", keys.join(", ")),
                 };
             }
-            let w = by_id
+            let w = index
+                .by_id
                 .get(id.as_str())
                 .map(|i| objects[*i].weight)
                 .unwrap_or(1.0);
@@ -968,11 +1001,11 @@ fn assemble(
         .collect();
     let resources: Vec<Resource> = per_resource
         .keys()
-        .map(|id| match by_id.get(id.as_str()) {
+        .map(|id| match index.by_id.get(id.as_str()) {
             Some(i) => Resource {
                 resource_id: id.clone(),
                 object: if opts.keep_objects {
-                    objects[*i].value.clone()
+                    serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null)
                 } else {
                     Value::Null
                 },

@@ -12,3 +12,12 @@ pub fn render(report: &PostureReport) -> Result<String, RenderError> {
     text.push('\n');
     Ok(text)
 }
+
+/// Streams the report as pretty-printed JSON.
+pub fn write(report: &PostureReport, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(|source| RenderError::Json {
+        format: Format::Json,
+        source,
+    })?;
+    out.write_all(b"\n").map_err(RenderError::Io)
+}

@@ -123,6 +123,8 @@ pub enum RenderError {
         format: Format,
         source: serde_json::Error,
     },
+    /// Writing the output failed.
+    Io(std::io::Error),
 }
 
 impl fmt::Display for RenderError {
@@ -131,6 +133,7 @@ impl fmt::Display for RenderError {
             RenderError::Json { format, source } => {
                 write!(f, "cannot write the {format} report: {source}")
             }
+            RenderError::Io(e) => write!(f, "cannot write the report: {e}"),
         }
     }
 }
@@ -139,6 +142,7 @@ impl std::error::Error for RenderError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RenderError::Json { source, .. } => Some(source),
+            RenderError::Io(e) => Some(e),
         }
     }
 }
@@ -156,6 +160,22 @@ pub fn render(
         Format::Sarif => sarif::render(report, opts),
         Format::Prometheus => Ok(prometheus::render(report)),
         Format::Html => Ok(html::render(report, opts)),
+    }
+}
+
+/// Renders `report` into `out`. The JSON report is streamed (it holds every scanned object and
+/// can be large); the other formats are rendered in memory first.
+pub fn render_to(
+    report: &PostureReport,
+    format: Format,
+    opts: &RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    match format {
+        Format::Json => json::write(report, out),
+        other => out
+            .write_all(render(report, other, opts)?.as_bytes())
+            .map_err(RenderError::Io),
     }
 }
 

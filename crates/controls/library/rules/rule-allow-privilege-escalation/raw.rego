@@ -30,6 +30,11 @@ escalation_blocked(container) if container.securityContext.allowPrivilegeEscalat
 # leave the field unset.
 escalation_blocked(container) if {
 	not has_setting(container)
+	psp_forbids_escalation
+}
+
+# Package-level so it is computed once per evaluation, not once per container.
+psp_forbids_escalation if {
 	some psp in input
 	psp.kind == "PodSecurityPolicy"
 	psp.spec.allowPrivilegeEscalation == false
