@@ -73,6 +73,12 @@ pub struct ScanFlags {
     /// Exit with code 1 when a control of this severity or higher fails (low, medium, high, critical)
     #[arg(long, value_name = "SEVERITY")]
     pub severity_threshold: Option<String>,
+    /// Kubeconfig context for a cluster scan (default: the current context)
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// Cluster scan: only objects matching this label selector
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub label_selector: Option<String>,
     /// Cloud provider passed to rules that need it (EKS, GKE, AKS)
     #[arg(long, value_name = "PROVIDER")]
     pub cloud_provider: Option<String>,
@@ -92,14 +98,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
         None => (None, args.paths, args.flags),
     };
-    if paths.is_empty() {
-        bail!(
-            "no manifests given: pass files, directories, Helm charts or - for stdin \
-             (scanning a live cluster is not available in this version)"
-        );
-    }
-    let target = target
-        .unwrap_or_else(|| Target::Frameworks(vec!["WorkloadScan".into(), "AllControls".into()]));
+    let cluster = paths.is_empty();
+    let target = target.unwrap_or_else(|| {
+        let defaults: &[&str] = if cluster {
+            &["clusterscan", "mitre", "nsa"]
+        } else {
+            &["WorkloadScan", "AllControls"]
+        };
+        Target::Frameworks(defaults.iter().map(|s| s.to_string()).collect())
+    });
     let formats = parse_formats(&flags.format)?;
     if let Some(sev) = &flags.severity_threshold {
         if severity_rank(sev) == 0 {
@@ -111,28 +118,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         Some(p) => load_exceptions(p)?,
         None => vec![],
     };
-
-    let started = std::time::Instant::now();
-    let inputs = inputs::load(&paths, &Renderers::discover());
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "inputs loaded");
-    for p in &inputs.problems {
-        eprintln!("warning: {}: {}", p.location, p.message);
-    }
-    if inputs.objects.is_empty() {
-        bail!(
-            "no Kubernetes objects found in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    tracing::info!(objects = inputs.objects.len(), "scanning");
-
-    let options = ScanOptions {
+    let mut options = ScanOptions {
         target,
-        scope: Scope::File,
+        scope: if cluster { Scope::Cluster } else { Scope::File },
         include_namespaces: flags.include_namespaces.clone(),
         exclude_namespaces: flags.exclude_namespaces.clone(),
         exceptions,
@@ -142,7 +130,34 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         keep_objects: formats.iter().any(|(f, _)| matches!(f, Format::Json)),
         formats: formats.iter().map(|(_, n)| n.clone()).collect(),
         kubescape_version: env!("CARGO_PKG_VERSION").into(),
+        unreadable: vec![],
     };
+    let started = std::time::Instant::now();
+    let objects = if cluster {
+        read_cluster(&lib, &mut options, &flags)?
+    } else {
+        let inputs = inputs::load(&paths, &Renderers::discover());
+        for p in &inputs.problems {
+            eprintln!("warning: {}: {}", p.location, p.message);
+        }
+        if inputs.objects.is_empty() {
+            bail!(
+                "no Kubernetes objects found in {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        inputs.objects
+    };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        objects = objects.len(),
+        "inputs loaded"
+    );
+    let inputs = Inputs { objects };
     let bar = progress_bar(inputs.objects.len());
     let on_progress = |done: usize, total: usize| {
         if let Some(b) = &bar {
@@ -162,6 +177,73 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     write_outputs(&report, &formats, &flags, &paths)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "outputs written");
     Ok(exit_code(&report, &flags))
+}
+
+struct Inputs {
+    objects: Vec<kubescape_posture::inputs::InputObject>,
+}
+
+/// Reads the resources the selected rules need from the current cluster.
+fn read_cluster(
+    lib: &kubescape_posture::Library,
+    options: &mut ScanOptions,
+    flags: &ScanFlags,
+) -> Result<Vec<kubescape_posture::inputs::InputObject>> {
+    let rules = scan::selected_rules(lib, options)?;
+    let wanted = |r: &kubescape_cluster::ServedResource| {
+        let api_version = if r.group.is_empty() {
+            r.version.clone()
+        } else {
+            format!("{}/{}", r.group, r.version)
+        };
+        rules
+            .iter()
+            .any(|rule| kubescape_posture::select::rule_matches(rule, &api_version, &r.kind))
+    };
+    let opts = kubescape_cluster::ClusterOptions {
+        context: flags.kube_context.clone(),
+        label_selector: flags.label_selector.clone(),
+        page_size: 500,
+    };
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let on_progress = |resource: &str, count: usize| {
+        if let Some(s) = &spinner {
+            s.set_message(format!("reading {resource}: {count}"));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let read = runtime.block_on(kubescape_cluster::collect(&opts, wanted, on_progress));
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let read = read?;
+    tracing::info!(cluster = %read.cluster_name, server = %read.server, objects = read.objects.len(), "cluster read");
+    for u in &read.unreadable {
+        eprintln!(
+            "warning: cannot {}: {}; controls that need it are reported as skipped",
+            u.what, u.reason
+        );
+        let api_version = if u.group.is_empty() {
+            u.version.clone()
+        } else {
+            format!("{}/{}", u.group, u.version)
+        };
+        options
+            .unreadable
+            .push(kubescape_posture::scan::UnreadableKind {
+                api_version,
+                kind: u.kind.clone(),
+                reason: format!("cannot {}: {}", u.what, u.reason),
+            });
+    }
+    options.cluster_name = read.cluster_name;
+    Ok(read.objects)
 }
 
 fn split(s: &str) -> Vec<String> {

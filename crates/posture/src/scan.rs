@@ -59,6 +59,31 @@ pub struct ScanOptions {
     pub keep_objects: bool,
     pub formats: Vec<String>,
     pub kubescape_version: String,
+    /// Resource types the scan could not read (cluster scans with limited RBAC): rules that
+    /// need them are skipped with the reason.
+    pub unreadable: Vec<UnreadableKind>,
+}
+
+/// A resource type that could not be read, and why.
+#[derive(Debug, Clone)]
+pub struct UnreadableKind {
+    pub api_version: String,
+    pub kind: String,
+    pub reason: String,
+}
+
+/// The rules a scan with these options evaluates (to know which resources to read).
+pub fn selected_rules<'l>(lib: &'l Library, opts: &ScanOptions) -> Result<Vec<&'l Rule>> {
+    let selected = select_controls(lib, opts)?;
+    let names: BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| s.control.rules_names.iter().map(String::as_str))
+        .collect();
+    Ok(names
+        .into_iter()
+        .filter_map(|n| lib.rules.get(n))
+        .filter(|r| rule_in_version(r))
+        .collect())
 }
 
 /// Progress callback: rules evaluated so far, total rules.
@@ -461,6 +486,18 @@ fn evaluate_rule(
                 kinds.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
+    }
+    let unreadable: Vec<&str> = opts
+        .unreadable
+        .iter()
+        .filter(|u| select::rule_matches(rule, &u.api_version, &u.kind))
+        .map(|u| u.reason.as_str())
+        .collect();
+    if !unreadable.is_empty() {
+        return RuleOutcome::Skipped(format!(
+            "cannot read all its input: {}",
+            unreadable.join("; ")
+        ));
     }
     let program = match RegoProgram::compile(&rule.name, &rule.rule) {
         Ok(p) => p,

@@ -153,6 +153,7 @@ fn options(exceptions: Vec<ExceptionPolicy>) -> ScanOptions {
         keep_objects: true,
         formats: vec!["json".into()],
         kubescape_version: "test".into(),
+        unreadable: vec![],
     }
 }
 
@@ -276,4 +277,23 @@ fn namespace_filters_and_unknown_framework() {
         .unwrap()
         .to_string();
     assert!(err.contains("nope") && err.contains("TestFW"), "{err}");
+}
+
+#[test]
+fn rules_needing_unreadable_resources_are_skipped_with_the_reason() {
+    let lib = library(json!(["evil.io"]));
+    let mut o = options(vec![]);
+    o.unreadable = vec![kubescape_posture::scan::UnreadableKind {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        reason: "list deployments.apps: forbidden for user limited".into(),
+    }];
+    let report = scan(&lib, objects(), &o, &|_, _| {}).unwrap();
+    let c1 = &report.summary_details.controls["C-1"];
+    assert_eq!(c1.status, Status::Skipped);
+    assert!(
+        c1.status_info.info.contains("forbidden for user limited"),
+        "{}",
+        c1.status_info.info
+    );
 }

@@ -40,12 +40,18 @@ has_key(obj, key) if _ = obj[key]
 
 service_account_opts_out(spec, namespace) if {
 	name := object.get(spec, "serviceAccountName", "default")
-	sa := input[_]
-	sa.kind == "ServiceAccount"
-	sa.metadata.name == name
-	object.get(sa.metadata, "namespace", "default") == namespace
+	some sa in service_accounts[namespace][name]
 	sa.automountServiceAccountToken == false
 }
+
+# Service accounts indexed once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every workload: {namespace: {name: {input index: sa}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+service_accounts := object.union_n([{namespace: {sa.metadata.name: {i: sa}}} |
+	some i, sa in input
+	sa.kind == "ServiceAccount"
+	namespace := object.get(sa.metadata, "namespace", "default")
+])
 
 # The pod template of a workload, and the path leading to it.
 pod_spec_with_path(obj) := {"spec": obj.spec, "path": "spec"} if obj.kind == "Pod"

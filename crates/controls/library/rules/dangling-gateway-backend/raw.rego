@@ -31,9 +31,13 @@ is_service_ref(ref) if {
 	object.get(ref, "group", "") == ""
 }
 
-service_exists(name, namespace) if {
+service_exists(name, namespace) if services[namespace][name]
+
+# Services collected once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every backend: {namespace: {name: true}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+services := object.union_n([{namespace: {service.metadata.name: true}} |
 	service := input[_]
 	service.kind == "Service"
-	service.metadata.name == name
-	object.get(service.metadata, "namespace", "default") == namespace
-}
+	namespace := object.get(service.metadata, "namespace", "default")
+])

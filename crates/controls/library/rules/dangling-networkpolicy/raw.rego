@@ -26,11 +26,39 @@ selects_everything(selector) if {
 	count(object.get(selector, "matchExpressions", [])) == 0
 }
 
+# Scanning the whole input for every policy is quadratic, so the workloads' pod labels are
+# indexed once per evaluation (package-level rules are cached). With matchLabels, only
+# workloads carrying one of those labels are candidates; otherwise all of the namespace.
 selects_some_workload(policy, selector) if {
-	some wl in input
-	labels := pod_labels(wl)
-	namespace(wl) == namespace(policy)
+	some key, value in object.get(selector, "matchLabels", {})
+	some labels in workload_labels.by_label[namespace(policy)][key][value]
 	selector_matches(selector, labels)
+}
+
+selects_some_workload(policy, selector) if {
+	count(object.get(selector, "matchLabels", {})) == 0
+	some labels in workload_labels.by_namespace[namespace(policy)]
+	selector_matches(selector, labels)
+}
+
+# {"by_label": {namespace: {label key: {label value: {input index: pod labels}}}},
+#  "by_namespace": {namespace: {input index: pod labels}}}
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+# Package-level rules are all evaluated, so this is only built when a policy needs it.
+workload_labels := {
+	"by_label": object.union_n([{namespace(wl): {key: {value: {i: labels}}}} |
+		some i, wl in input
+		labels := pod_labels(wl)
+		some key, value in labels
+	]),
+	"by_namespace": object.union_n([{namespace(wl): {i: labels}} |
+		some i, wl in input
+		labels := pod_labels(wl)
+	]),
+} if {
+	some policy in input
+	policy.kind == "NetworkPolicy"
+	not selects_everything(object.get(policy.spec, "podSelector", {}))
 }
 
 namespace(obj) := object.get(obj.metadata, "namespace", "default")

@@ -41,26 +41,36 @@ cilium_in_use if {
 	obj.kind in {"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}
 }
 
+# Checking every policy of the input for every workload is quadratic, so the
+# distinct pod selectors are collected once per evaluation (package-level rules are
+# cached), grouped by namespace: {namespace: {selector: true}}. object.union_n merges
+# the one-entry objects recursively, which groups without conflicts.
 selected_by_any_policy(wl, labels) if {
-	some policy in input
-	policy.kind == "NetworkPolicy"
-	namespace(policy) == namespace(wl)
-	selector_matches(object.get(policy.spec, "podSelector", {}), labels)
+	some selector, _ in object.get(namespaced_selectors, namespace(wl), {})
+	selector_matches(selector, labels)
 }
 
-selected_by_any_policy(wl, labels) if {
+selected_by_any_policy(_, labels) if {
+	some selector, _ in clusterwide_selectors
+	selector_matches(selector, labels)
+}
+
+namespaced_selectors := object.union_n([{namespace(policy): {selector: true}} |
 	some policy in input
+	some selector in namespaced_policy_selectors(policy)
+])
+
+namespaced_policy_selectors(policy) := [object.get(policy.spec, "podSelector", {})] if policy.kind == "NetworkPolicy"
+
+namespaced_policy_selectors(policy) := [cilium_selector(rule) | some rule in cilium_rules(policy)] if {
 	policy.kind == "CiliumNetworkPolicy"
-	namespace(policy) == namespace(wl)
-	some rule in cilium_rules(policy)
-	selector_matches(cilium_selector(rule), labels)
 }
 
-selected_by_any_policy(wl, labels) if {
+clusterwide_selectors := {selector: true |
 	some policy in input
 	policy.kind == "CiliumClusterwideNetworkPolicy"
 	some rule in cilium_rules(policy)
-	selector_matches(cilium_selector(rule), labels)
+	selector := cilium_selector(rule)
 }
 
 # Cilium policies carry one rule in spec and/or a list in specs.

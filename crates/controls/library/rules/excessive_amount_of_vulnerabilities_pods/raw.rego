@@ -35,10 +35,16 @@ is_vulnerability_report(obj) if obj.kind == "ImageVulnerabilities"
 
 # The scan report of the image a container runs, matched by image name.
 image_report(container) := report if {
-	some report in input
-	is_vulnerability_report(report)
-	report.metadata.name == container.image
+	some report in vulnerability_reports[container.image]
 }
+
+# Reports indexed by image once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every container: {image: {input index: report}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+vulnerability_reports := object.union_n([{report.metadata.name: {i: report}} |
+	some i, report in input
+	is_vulnerability_report(report)
+])
 
 evidence(pod, report) := {
 	"apiVersion": "result.vulnscan.com/v1",

@@ -26,24 +26,36 @@ deny contains msga if {
 
 # The pod is selected by a Service that is reachable from outside the cluster.
 exposed(pod) if {
-	some service in input
-	service.kind == "Service"
-	service.spec.type in {"NodePort", "LoadBalancer"}
-	object.get(service.metadata, "namespace", "default") == object.get(pod.metadata, "namespace", "default")
+	some service in external_services[object.get(pod.metadata, "namespace", "default")]
 	count(service.spec.selector) > 0
 	every key, value in service.spec.selector {
 		pod.metadata.labels[key] == value
 	}
 }
 
+# NodePort and LoadBalancer services, grouped by namespace once per evaluation instead of
+# scanning the whole input for every pod: {namespace: {input index: service}}.
+external_services := object.union_n([{namespace: {i: service}} |
+	some i, service in input
+	service.kind == "Service"
+	service.spec.type in {"NodePort", "LoadBalancer"}
+	namespace := object.get(service.metadata, "namespace", "default")
+])
+
 is_vulnerability_report(obj) if obj.kind == "ImageVulnerabilities"
 
 # The scan report of the image a container runs, matched by image name.
 image_report(container) := report if {
-	some report in input
-	is_vulnerability_report(report)
-	report.metadata.name == container.image
+	some report in vulnerability_reports[container.image]
 }
+
+# Reports indexed by image once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every container: {image: {input index: report}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+vulnerability_reports := object.union_n([{report.metadata.name: {i: report}} |
+	some i, report in input
+	is_vulnerability_report(report)
+])
 
 evidence(pod, report) := {
 	"apiVersion": "result.vulnscan.com/v1",

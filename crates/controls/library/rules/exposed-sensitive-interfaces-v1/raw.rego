@@ -10,10 +10,7 @@ deny contains msga if {
 	some wl in input
 	labels := pod_labels(wl)
 	is_sensitive(wl.metadata.name)
-	some svc in input
-	svc.kind == "Service"
-	externally_reachable(svc)
-	namespace(svc) == namespace(wl)
+	some svc in external_services[namespace(wl)]
 	selects(svc.spec.selector, labels)
 	msga := {
 		"alertMessage": sprintf("%s %s is a sensitive interface exposed outside the cluster by Service %s", [wl.kind, wl.metadata.name, svc.metadata.name]),
@@ -36,6 +33,16 @@ is_sensitive(name) if {
 	some iface in data.postureControlInputs.sensitiveInterfaces
 	contains(name, iface)
 }
+
+# Externally reachable services grouped by namespace once per evaluation (package-level rules
+# are cached) instead of scanning the whole input for every workload:
+# {namespace: {input index: service}}. object.union_n merges the one-entry objects
+# recursively, which groups without conflicts.
+external_services := object.union_n([{namespace(svc): {i: svc}} |
+	some i, svc in input
+	svc.kind == "Service"
+	externally_reachable(svc)
+])
 
 externally_reachable(svc) if svc.spec.type == "NodePort"
 

@@ -8,14 +8,10 @@ import rego.v1
 deny contains msga if {
 	some route in input
 	route.kind in {"HTTPRoute", "TCPRoute", "UDPRoute"}
-	some svc in input
-	svc.kind == "Service"
+	some svc in backend_services(route)
 	paths := backend_ref_paths(route, svc)
 	count(paths) > 0
-	some wl in input
-	labels := pod_labels(wl)
-	namespace(wl) == namespace(svc)
-	selects(svc.spec.selector, labels)
+	some wl in selected_workloads(svc)
 	msga := {
 		"alertMessage": sprintf("%s %s is exposed through %s %s via Service %s", [wl.kind, wl.metadata.name, route.kind, route.metadata.name, svc.metadata.name]),
 		"packagename": "armo_builtins",
@@ -29,6 +25,40 @@ deny contains msga if {
 			{"object": svc},
 		],
 	}
+}
+
+# Scanning the whole input for services and then workloads is quadratic, so both are looked
+# up in indexes built once per evaluation (package-level rules are cached). object.union_n
+# merges one-entry objects recursively, which groups without conflicts.
+
+# Services a backendRef of the route names (candidates; backend_ref_paths has the details).
+backend_services(route) := [svc |
+	some rule in route.spec.rules
+	some ref in rule.backendRefs
+	some svc in services[object.get(ref, "namespace", namespace(route))][ref.name]
+]
+
+# {namespace: {name: {input index: service}}}
+services := object.union_n([{namespace(svc): {svc.metadata.name: {i: svc}}} |
+	some i, svc in input
+	svc.kind == "Service"
+])
+
+# Workloads whose pod labels the service selects, found through the label index.
+selected_workloads(svc) := [wl |
+	some key, value in svc.spec.selector
+	some wl in workloads_by_label[namespace(svc)][key][value]
+	selects(svc.spec.selector, pod_labels(wl))
+]
+
+# {namespace: {label key: {label value: {input index: workload}}}}
+# Package-level rules are all evaluated, so the index is only built when there are routes.
+workloads_by_label := object.union_n([{namespace(wl): {key: {value: {i: wl}}}} |
+	some i, wl in input
+	some key, value in pod_labels(wl)
+]) if {
+	some route in input
+	route.kind in {"HTTPRoute", "TCPRoute", "UDPRoute"}
 }
 
 # Paths of the route's backendRefs that point at svc. A backendRef defaults to a core

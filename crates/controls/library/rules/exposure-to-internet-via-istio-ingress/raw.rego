@@ -6,25 +6,17 @@ import rego.v1
 # its Service and is bound to a Gateway served by an externally exposed
 # (NodePort / LoadBalancer) ingress-gateway Service.
 deny contains msga if {
-	obj := input[_]
-	pod_spec_with_path(obj)
 	vs := input[_]
 	vs.kind == "VirtualService"
 	some h, http in vs.spec.http
 	some r, route in http.route
-	target := input[_]
-	target.kind == "Service"
-	routes_to_service(vs, route.destination.host, target)
-	namespace_of(target) == namespace_of(obj)
-	selector_matches(target.spec.selector, pod_labels(obj))
+	target := routed_service(vs, route.destination.host)
 	some gateway_ref in vs.spec.gateways
-	gateway := input[_]
-	gateway.kind == "Gateway"
+	some gateway in gateways
 	is_referenced_gateway(vs, gateway_ref, gateway)
-	gateway_service := input[_]
-	gateway_service.kind == "Service"
-	gateway_service.spec.type in {"NodePort", "LoadBalancer"}
+	some gateway_service in external_services
 	selector_matches(gateway.spec.selector, object.get(gateway_service.spec, "selector", {}))
+	some obj in selected_workloads(target)
 	# Reported as "routes" (sic), the way the reference output names it.
 	path := sprintf("spec.http[%d].routes[%d].destination.host", [h, r])
 	msga := {
@@ -48,11 +40,49 @@ deny contains msga if {
 
 related_only(o) := {"object": o, "failedPaths": null, "reviewPaths": null, "deletePaths": null, "fixPaths": null}
 
+# Starting from the workloads and scanning the whole input for each of them is quadratic,
+# so the rule starts from the (few) virtual services and looks the other objects up in
+# indexes built once per evaluation (package-level rules are cached). object.union_n
+# merges one-entry objects recursively, which groups without conflicts.
+
 # Destination hosts are "name", "name.namespace" or "name.namespace.svc.<domain>".
-routes_to_service(vs, host, service) if {
+routed_service(vs, host) := service if {
 	parts := split(host, ".")
-	parts[0] == service.metadata.name
-	host_namespace(vs, parts) == namespace_of(service)
+	some service in services[host_namespace(vs, parts)][parts[0]]
+}
+
+# {namespace: {name: {input index: service}}}
+services := object.union_n([{namespace_of(service): {service.metadata.name: {i: service}}} |
+	some i, service in input
+	service.kind == "Service"
+])
+
+# {input index: object}
+gateways := {i: gateway | some i, gateway in input; gateway.kind == "Gateway"}
+
+external_services := {i: service |
+	some i, service in input
+	service.kind == "Service"
+	service.spec.type in {"NodePort", "LoadBalancer"}
+}
+
+# Workloads whose pod labels the service selects, found through the label index.
+selected_workloads(service) := [obj |
+	some key, value in service.spec.selector
+	some obj in workloads_by_label[namespace_of(service)][key][value]
+	selector_matches(service.spec.selector, pod_labels(obj))
+]
+
+# {namespace: {label key: {label value: {input index: workload}}}}
+# Package-level rules are all evaluated, so the index is only built when there are
+# virtual services.
+workloads_by_label := object.union_n([{namespace_of(obj): {key: {value: {i: obj}}}} |
+	some i, obj in input
+	pod_spec_with_path(obj)
+	some key, value in pod_labels(obj)
+]) if {
+	some vs in input
+	vs.kind == "VirtualService"
 }
 
 host_namespace(vs, parts) := namespace_of(vs) if count(parts) == 1

@@ -5,13 +5,10 @@ import rego.v1
 # Workloads reachable from outside the cluster, through a NodePort or
 # LoadBalancer Service or through an Ingress, are the first thing attackers probe.
 deny contains msga if {
-	obj := input[_]
-	pod_spec_with_path(obj)
 	service := input[_]
 	service.kind == "Service"
 	service.spec.type in {"NodePort", "LoadBalancer"}
-	namespace_of(service) == namespace_of(obj)
-	selector_matches(service.spec.selector, pod_labels(obj))
+	some obj in selected_workloads(service)
 	msga := {
 		"alertMessage": sprintf("%v %v is exposed outside the cluster by %v service %v", [obj.kind, obj.metadata.name, service.spec.type, service.metadata.name]),
 		"packagename": "armo_builtins",
@@ -30,17 +27,12 @@ deny contains msga if {
 }
 
 deny contains msga if {
-	obj := input[_]
-	pod_spec_with_path(obj)
 	service := input[_]
 	service.kind == "Service"
-	namespace_of(service) == namespace_of(obj)
-	selector_matches(service.spec.selector, pod_labels(obj))
-	ingress := input[_]
-	ingress.kind == "Ingress"
-	namespace_of(ingress) == namespace_of(service)
+	some ingress in ingresses[namespace_of(service)]
 	paths := ingress_backend_paths(ingress, service.metadata.name)
 	count(paths) > 0
+	some obj in selected_workloads(service)
 	msga := {
 		"alertMessage": sprintf("%v %v is exposed outside the cluster by ingress %v", [obj.kind, obj.metadata.name, ingress.metadata.name]),
 		"packagename": "armo_builtins",
@@ -60,6 +52,29 @@ deny contains msga if {
 		],
 	}
 }
+
+# Matching every Service against every workload is quadratic, so the workloads are
+# indexed once per evaluation (package-level rules are cached) by pod label:
+# {namespace: {label key: {label value: {input index: workload}}}}. Only workloads carrying
+# one of the selector's labels are candidates. object.union_n merges the one-entry objects
+# recursively, which groups without conflicts.
+selected_workloads(service) := [obj |
+	some key, value in service.spec.selector
+	some obj in workloads_by_label[namespace_of(service)][key][value]
+	selector_matches(service.spec.selector, pod_labels(obj))
+]
+
+workloads_by_label := object.union_n([{namespace_of(obj): {key: {value: {i: obj}}}} |
+	some i, obj in input
+	pod_spec_with_path(obj)
+	some key, value in pod_labels(obj)
+])
+
+# Ingresses grouped by namespace the same way: {namespace: {input index: ingress}}.
+ingresses := object.union_n([{namespace_of(ingress): {i: ingress}} |
+	some i, ingress in input
+	ingress.kind == "Ingress"
+])
 
 # Paths of the ingress backends that route to the named service.
 ingress_backend_paths(ingress, name) := array.concat(

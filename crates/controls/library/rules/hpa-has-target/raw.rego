@@ -23,11 +23,14 @@ deny contains msga if {
 # Only built-in scalable kinds are checked; custom resources are not part of the input.
 is_checked_kind(kind) if kind in {"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"}
 
-target_exists(hpa, target) if {
+target_exists(hpa, target) if scalable_objects[namespace_of(hpa)][target.kind][target.name]
+
+# Objects of the checked kinds, collected once per evaluation (package-level rules are cached)
+# instead of scanning the whole input for every autoscaler: {namespace: {kind: {name: true}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+scalable_objects := object.union_n([{namespace_of(obj): {obj.kind: {obj.metadata.name: true}}} |
 	obj := input[_]
-	obj.kind == target.kind
-	obj.metadata.name == target.name
-	namespace_of(obj) == namespace_of(hpa)
-}
+	is_checked_kind(obj.kind)
+])
 
 namespace_of(obj) := object.get(obj.metadata, "namespace", "default")

@@ -21,34 +21,46 @@ deny contains msga if {
 	}
 }
 
-# A NetworkPolicy always restricts at least ingress (the default policy type).
+# Checking every policy of the input for every workload is quadratic, so the
+# distinct restricting pod selectors are collected once per evaluation (package-level
+# rules are cached), grouped by namespace: {namespace: {selector: true}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
 restricted_by_any_policy(wl, labels) if {
-	some policy in input
-	policy.kind == "NetworkPolicy"
-	namespace(policy) == namespace(wl)
-	selector_matches(object.get(policy.spec, "podSelector", {}), labels)
+	some selector, _ in object.get(namespaced_selectors, namespace(wl), {})
+	selector_matches(selector, labels)
 }
 
-restricted_by_any_policy(wl, labels) if {
-	some policy in input
-	policy.kind == "CiliumNetworkPolicy"
-	namespace(policy) == namespace(wl)
-	some rule in cilium_rules(policy)
-	cilium_rule_restricts(rule, labels)
+restricted_by_any_policy(_, labels) if {
+	some selector, _ in clusterwide_selectors
+	selector_matches(selector, labels)
 }
 
-restricted_by_any_policy(wl, labels) if {
+namespaced_selectors := object.union_n([{namespace(policy): {selector: true}} |
+	some policy in input
+	some selector in restricting_selectors(policy)
+])
+
+clusterwide_selectors := {selector: true |
 	some policy in input
 	policy.kind == "CiliumClusterwideNetworkPolicy"
 	some rule in cilium_rules(policy)
-	cilium_rule_restricts(rule, labels)
+	some selector in cilium_restricting_selector(rule)
 }
 
-cilium_rule_restricts(rule, labels) if {
-	selector_matches(object.get(rule, "endpointSelector", {}), labels)
+# A NetworkPolicy always restricts at least ingress (the default policy type).
+restricting_selectors(policy) := [object.get(policy.spec, "podSelector", {})] if policy.kind == "NetworkPolicy"
+
+restricting_selectors(policy) := [selector |
+	some rule in cilium_rules(policy)
+	some selector in cilium_restricting_selector(rule)
+] if policy.kind == "CiliumNetworkPolicy"
+
+# The endpoint selector of a Cilium rule that restricts some traffic direction
+# (a one-element list, empty when the rule restricts nothing).
+cilium_restricting_selector(rule) := [object.get(rule, "endpointSelector", {})] if {
 	some direction in ["ingress", "egress", "ingressDeny", "egressDeny"]
 	_ = rule[direction]
-}
+} else := []
 
 # Cilium policies carry one rule in spec and/or a list in specs.
 cilium_rules(policy) := array.concat([r | r := policy.spec], object.get(policy, "specs", []))

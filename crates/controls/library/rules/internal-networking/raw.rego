@@ -22,10 +22,14 @@ deny contains msga if {
 	}
 }
 
-has_namespaced_policy(name) if {
+has_namespaced_policy(name) if namespaces_with_policy[name]
+
+# Collected once per evaluation (package-level rules are cached) instead of scanning the
+# whole input for every namespace: {namespace: true}.
+namespaces_with_policy := {name: true |
 	policy := input[_]
 	policy.kind in {"NetworkPolicy", "CiliumNetworkPolicy"}
-	policy.metadata.namespace == name
+	name := policy.metadata.namespace
 }
 
 # A clusterwide Cilium policy covers every namespace only when it selects all endpoints.

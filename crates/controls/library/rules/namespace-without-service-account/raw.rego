@@ -20,9 +20,13 @@ deny contains msga if {
 	}
 }
 
-has_dedicated_service_account(namespace) if {
+has_dedicated_service_account(namespace) if namespaces_with_service_account[namespace]
+
+# Collected once per evaluation (package-level rules are cached) instead of scanning the
+# whole input for every namespace: {namespace: true}.
+namespaces_with_service_account := {namespace: true |
 	sa := input[_]
 	sa.kind == "ServiceAccount"
 	sa.metadata.name != "default"
-	object.get(sa.metadata, "namespace", "default") == namespace
+	namespace := object.get(sa.metadata, "namespace", "default")
 }

@@ -26,12 +26,15 @@ deny contains msga if {
 # serviceAccount is the deprecated alias; serviceAccountName wins when both are set.
 other_field_takes_precedence(spec, "serviceAccount") if spec.serviceAccountName
 
-account_exists(name, ns) if {
+account_exists(name, ns) if service_accounts[ns][name]
+
+# Service accounts collected once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every workload: {namespace: {name: true}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+service_accounts := object.union_n([{namespace(sa): {sa.metadata.name: true}} |
 	some sa in input
 	sa.kind == "ServiceAccount"
-	sa.metadata.name == name
-	namespace(sa) == ns
-}
+])
 
 namespace(obj) := object.get(obj.metadata, "namespace", "default")
 

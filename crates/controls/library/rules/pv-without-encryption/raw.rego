@@ -8,9 +8,7 @@ import rego.v1
 deny contains msga if {
 	pv := input[_]
 	pv.kind == "PersistentVolume"
-	storage_class := input[_]
-	storage_class.kind == "StorageClass"
-	storage_class.metadata.name == pv.spec.storageClassName
+	some storage_class in storage_classes[pv.spec.storageClassName]
 	not is_encrypted(storage_class)
 
 	msga := {
@@ -23,6 +21,14 @@ deny contains msga if {
 		"alertObject": {"k8sApiObjects": [pv]},
 	}
 }
+
+# Storage classes indexed by name once per evaluation (package-level rules are cached)
+# instead of scanning the whole input for every volume: {name: {input index: class}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+storage_classes := object.union_n([{storage_class.metadata.name: {i: storage_class}} |
+	some i, storage_class in input
+	storage_class.kind == "StorageClass"
+])
 
 is_encrypted(storage_class) if storage_class.provisioner in {"pd.csi.storage.gke.io", "kubernetes.io/gce-pd"}
 

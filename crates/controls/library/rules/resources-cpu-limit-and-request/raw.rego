@@ -31,7 +31,7 @@ deny contains msga if {
 	some c, container in spec[kind]
 	some field in ["limits", "requests"]
 	value := container.resources[field].cpu
-	out_of_bounds(quantity(value), trim_suffix(field, "s"))
+	out_of_bounds(value, trim_suffix(field, "s"))
 	path := sprintf("%s%s[%d].resources.%s.cpu", [prefix, kind, c, field])
 	msga := {
 		"alertMessage": sprintf("%s %s: container %s cpu %s %v is outside the allowed range", [wl.kind, wl.metadata.name, container.name, field, value]),
@@ -46,14 +46,35 @@ deny contains msga if {
 }
 
 # Bounds come as one-element lists of quantities; an empty list means "no bound".
-out_of_bounds(amount, kind) if {
+out_of_bounds(value, kind) if {
 	bound := data.postureControlInputs[sprintf("cpu_%s_max", [kind])][0]
-	amount > quantity(bound)
+	parsed_quantities[value] > parsed_quantities[bound]
 }
 
-out_of_bounds(amount, kind) if {
+out_of_bounds(value, kind) if {
 	bound := data.postureControlInputs[sprintf("cpu_%s_min", [kind])][0]
-	amount < quantity(bound)
+	parsed_quantities[value] < parsed_quantities[bound]
+}
+
+# Parsing a quantity takes a regex, which is costly when done for every container, while
+# the input and the bounds hold few distinct quantities. So each one is parsed once per
+# evaluation (package-level rules are cached): {quantity as written: amount}.
+parsed_quantities := {q: amount |
+	# (Sets are built inline: a package-level set would be read as a list of alerts.)
+	input_quantities := {q |
+		some wl in input
+		[spec, _] := pod_spec(wl)
+		some kind in ["containers", "initContainers"]
+		some container in spec[kind]
+		some field in ["limits", "requests"]
+		q := container.resources[field].cpu
+	}
+	bound_quantities := {q |
+		some name in ["cpu_limit_max", "cpu_limit_min", "cpu_request_max", "cpu_request_min"]
+		q := data.postureControlInputs[name][0]
+	}
+	some q in input_quantities | bound_quantities
+	amount := quantity(q)
 }
 
 # Kubernetes resource quantity ("250m", "64Mi", "1.5", "2G") as a plain number.

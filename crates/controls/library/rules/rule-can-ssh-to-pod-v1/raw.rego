@@ -7,10 +7,7 @@ import rego.v1
 deny contains msga if {
 	obj := input[_]
 	pod := pod_spec_with_path(obj)
-	service := input[_]
-	service.kind == "Service"
-	exposes_ssh(service)
-	object.get(service.metadata, "namespace", "default") == object.get(obj.metadata, "namespace", "default")
+	some service in ssh_services_by_namespace[object.get(obj.metadata, "namespace", "default")]
 	selects(service.spec.selector, labels_of(obj))
 	path := labels_path(obj)
 	msga := {
@@ -29,6 +26,16 @@ deny contains msga if {
 		}},
 	}
 }
+
+# Services exposing SSH, found once per evaluation (package-level rules are cached) instead
+# of scanning the whole input for every workload: {namespace: {input index: service}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+ssh_services_by_namespace := object.union_n([{namespace: {i: service}} |
+	some i, service in input
+	service.kind == "Service"
+	exposes_ssh(service)
+	namespace := object.get(service.metadata, "namespace", "default")
+])
 
 # Top-level sets would be read as alert lists, so the ports live in a function.
 is_ssh_port(port) if port in [22, 2222]

@@ -20,12 +20,23 @@ deny contains msga if {
 	}
 }
 
+# Only workloads carrying one of the selector's labels can match, so those are looked
+# up in an index instead of scanning the whole input for every service.
 selects_some_workload(service, selector) if {
-	obj := input[_]
-	pod_spec_with_path(obj)
-	namespace_of(obj) == namespace_of(service)
-	selector_matches(selector, pod_labels(obj))
+	some key, value in selector
+	some labels in workloads_by_label[namespace_of(service)][key][value]
+	selector_matches(selector, labels)
 }
+
+# Pod labels of every workload, indexed once per evaluation (package-level rules are
+# cached) as {namespace: {label key: {label value: {input index: pod labels}}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+workloads_by_label := object.union_n([{namespace_of(obj): {key: {value: {i: labels}}}} |
+	some i, obj in input
+	pod_spec_with_path(obj)
+	labels := pod_labels(obj)
+	some key, value in labels
+])
 
 # The pod template of a workload, and the path leading to it.
 pod_spec_with_path(obj) := {"spec": obj.spec, "path": "spec"} if obj.kind == "Pod"

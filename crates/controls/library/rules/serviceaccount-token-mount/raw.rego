@@ -38,11 +38,17 @@ pod_spec(workload) := {"spec": workload.spec.jobTemplate.spec.template.spec, "pa
 
 workload_service_account(spec, namespace) := sa if {
 	name := object.get(spec, "serviceAccountName", "default")
-	sa := input[_]
-	sa.kind == "ServiceAccount"
-	sa.metadata.name == name
-	object.get(sa.metadata, "namespace", "default") == namespace
+	some sa in service_accounts[namespace][name]
 }
+
+# Service accounts indexed once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every workload: {namespace: {name: {input index: sa}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+service_accounts := object.union_n([{namespace: {sa.metadata.name: {i: sa}}} |
+	some i, sa in input
+	sa.kind == "ServiceAccount"
+	namespace := object.get(sa.metadata, "namespace", "default")
+])
 
 # The pod explicitly asks for the token.
 token_mount_finding(spec_info, _) := {"paths": [path], "fixes": []} if {
@@ -57,11 +63,13 @@ token_mount_finding(spec_info, sa) := {"paths": [], "fixes": [{"path": path, "va
 	path := sprintf("%s.automountServiceAccountToken", [spec_info.path])
 }
 
-has_binding(sa) if {
-	binding := input[_]
+has_binding(sa) if bound_service_accounts[object.get(sa.metadata, "namespace", "default")][sa.metadata.name]
+
+# Service accounts named as a subject of some (cluster) role binding, collected once per
+# evaluation instead of scanning the bindings for every workload: {namespace: {name: true}}.
+bound_service_accounts := object.union_n([{subject.namespace: {subject.name: true}} |
+	some binding in input
 	endswith(binding.kind, "Binding")
 	some subject in binding.subjects
 	subject.kind == "ServiceAccount"
-	subject.name == sa.metadata.name
-	subject.namespace == object.get(sa.metadata, "namespace", "default")
-}
+])

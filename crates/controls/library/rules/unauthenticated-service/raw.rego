@@ -10,14 +10,8 @@ deny contains msga if {
 	result.kind == "ServiceScanResult"
 	some p, port in result.spec.ports
 	port.authenticated == false
-	some svc in input
-	svc.kind == "Service"
-	svc.metadata.name == result.metadata.name
-	namespace(svc) == namespace(result)
-	some wl in input
-	labels := pod_labels(wl)
-	namespace(wl) == namespace(svc)
-	selects(svc.spec.selector, labels)
+	some svc in services[namespace(result)][result.metadata.name]
+	some wl in selected_workloads(svc)
 	msga := {
 		"alertMessage": sprintf("%s %s serves port %v of Service %s without authentication", [wl.kind, wl.metadata.name, port.port, svc.metadata.name]),
 		"packagename": "armo_builtins",
@@ -31,6 +25,33 @@ deny contains msga if {
 			{"object": result, "reviewPaths": [sprintf("spec.ports[%d].authenticated", [p])], "failedPaths": [sprintf("spec.ports[%d].authenticated", [p])]},
 		],
 	}
+}
+
+# Scanning the whole input for the service and then its workloads is quadratic, so both are
+# looked up in indexes built once per evaluation (package-level rules are cached).
+# object.union_n merges one-entry objects recursively, which groups without conflicts.
+
+# {namespace: {name: {input index: service}}}
+services := object.union_n([{namespace(svc): {svc.metadata.name: {i: svc}}} |
+	some i, svc in input
+	svc.kind == "Service"
+])
+
+# Workloads whose pod labels the service selects, found through the label index.
+selected_workloads(svc) := [wl |
+	some key, value in svc.spec.selector
+	some wl in workloads_by_label[namespace(svc)][key][value]
+	selects(svc.spec.selector, pod_labels(wl))
+]
+
+# {namespace: {label key: {label value: {input index: workload}}}}
+# Package-level rules are all evaluated, so the index is only built when there are results.
+workloads_by_label := object.union_n([{namespace(wl): {key: {value: {i: wl}}}} |
+	some i, wl in input
+	some key, value in pod_labels(wl)
+]) if {
+	some result in input
+	result.kind == "ServiceScanResult"
 }
 
 # An empty or missing Service selector selects nothing.

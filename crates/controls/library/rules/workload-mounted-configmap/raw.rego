@@ -9,10 +9,7 @@ deny contains msga if {
 	[spec, prefix] := pod_spec(wl)
 	some volume in spec.volumes
 	name := volume.configMap.name
-	some resource in input
-	resource.kind == "ConfigMap"
-	resource.metadata.name == name
-	namespace(resource) == namespace(wl)
+	some resource in config_maps[namespace(wl)][name]
 	some kind in ["containers", "initContainers", "ephemeralContainers"]
 	some c, container in spec[kind]
 	some m, mount in container.volumeMounts
@@ -32,6 +29,14 @@ deny contains msga if {
 }
 
 namespace(obj) := object.get(obj.metadata, "namespace", "default")
+
+# ConfigMaps indexed once per evaluation (package-level rules are cached) instead of scanning
+# the whole input for every volume: {namespace: {name: {input index: object}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+config_maps := object.union_n([{namespace(resource): {resource.metadata.name: {i: resource}}} |
+	some i, resource in input
+	resource.kind == "ConfigMap"
+])
 
 pod_spec(obj) := [obj.spec, "spec."] if obj.kind == "Pod"
 

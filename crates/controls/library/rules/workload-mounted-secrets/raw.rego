@@ -8,10 +8,7 @@ deny contains msga if {
 	obj := input[_]
 	pod := pod_spec_with_path(obj)
 	some volume in pod.spec.volumes
-	secret := input[_]
-	secret.kind == "Secret"
-	secret.metadata.name == volume.secret.secretName
-	namespace_of(secret) == namespace_of(obj)
+	some secret in secrets[namespace_of(obj)][volume.secret.secretName]
 	some entry in pod_containers(pod)
 	some m, mount in entry.container.volumeMounts
 	mount.name == volume.name
@@ -28,6 +25,14 @@ deny contains msga if {
 		"relatedObjects": [{"object": secret, "failedPaths": null, "fixPaths": null}],
 	}
 }
+
+# Secrets indexed once per evaluation (package-level rules are cached) instead of scanning
+# the whole input for every volume: {namespace: {name: {input index: secret}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+secrets := object.union_n([{namespace_of(secret): {secret.metadata.name: {i: secret}}} |
+	some i, secret in input
+	secret.kind == "Secret"
+])
 
 # The pod template of a workload, and the path leading to it.
 pod_spec_with_path(obj) := {"spec": obj.spec, "path": "spec"} if obj.kind == "Pod"

@@ -12,13 +12,10 @@ deny contains msga if {
 	sa := workload_service_account(spec, namespace)
 	token_mounted(spec, sa)
 
-	binding := input[_]
-	endswith(binding.kind, "Binding")
-	some subject_idx, subject in binding.subjects
-	is_service_account_subject(subject, sa)
-	role := bound_role(binding)
-	some rule in role.rules
-	grants_takeover(rule)
+	some grant in takeover_grants[object.get(sa.metadata, "namespace", "default")][sa.metadata.name]
+	binding := grant.binding
+	subject_idx := grant.subject_idx
+	role := grant.role
 
 	msga := {
 		"alertMessage": sprintf("%s %s mounts the token of service account %s, which %s %s lets take over the cluster", [workload.kind, workload.metadata.name, sa.metadata.name, role.kind, role.metadata.name]),
@@ -110,11 +107,17 @@ pod_spec(workload) := workload.spec.jobTemplate.spec.template.spec if workload.k
 
 workload_service_account(spec, namespace) := sa if {
 	name := object.get(spec, "serviceAccountName", "default")
-	sa := input[_]
-	sa.kind == "ServiceAccount"
-	sa.metadata.name == name
-	object.get(sa.metadata, "namespace", "default") == namespace
+	some sa in service_accounts[namespace][name]
 }
+
+# Service accounts indexed once per evaluation (package-level rules are cached) instead of
+# scanning the whole input for every workload: {namespace: {name: {input index: sa}}}.
+# object.union_n merges the one-entry objects recursively, which groups without conflicts.
+service_accounts := object.union_n([{namespace: {sa.metadata.name: {i: sa}}} |
+	some i, sa in input
+	sa.kind == "ServiceAccount"
+	namespace := object.get(sa.metadata, "namespace", "default")
+])
 
 # The pod's own setting wins; without one, the service account's setting applies
 # (and Kubernetes mounts the token unless it says false).
@@ -125,18 +128,30 @@ token_mounted(spec, sa) if {
 	not sa.automountServiceAccountToken == false
 }
 
-is_service_account_subject(subject, sa) if {
+# Bindings whose role lets take over the cluster, computed once per evaluation (package-level rules are
+# cached) rather than per workload, and indexed by the bound service account:
+# {namespace: {name: {[binding index, subject index]: {"binding", "subject_idx", "role"}}}}.
+takeover_grants := object.union_n([{subject.namespace: {subject.name: {[i, subject_idx]: grant}}} |
+	some i, binding in input
+	endswith(binding.kind, "Binding")
+	some subject_idx, subject in binding.subjects
 	subject.kind == "ServiceAccount"
-	subject.name == sa.metadata.name
-	subject.namespace == object.get(sa.metadata, "namespace", "default")
-}
+	role := bound_role(binding)
+	some rule in role.rules
+	grants_takeover(rule)
+	grant := {"binding": binding, "subject_idx": subject_idx, "role": role}
+])
 
 bound_role(binding) := role if {
-	role := input[_]
-	role.kind == binding.roleRef.kind
-	role.metadata.name == binding.roleRef.name
+	some role in roles[binding.roleRef.kind][binding.roleRef.name]
 	same_scope(role, binding)
 }
+
+# Roles and cluster roles indexed once: {kind: {name: {input index: role}}}.
+roles := object.union_n([{role.kind: {role.metadata.name: {i: role}}} |
+	some i, role in input
+	role.kind in {"Role", "ClusterRole"}
+])
 
 # A Role is only usable by bindings in its own namespace; ClusterRoles are global.
 same_scope(role, _) if role.kind == "ClusterRole"
