@@ -3,6 +3,7 @@
 //! peak RSS and the ratios, as Markdown rows for docs/benchmarks.md.
 //!
 //! usage: posture-bench --kubescape PATH [--trivy PATH] [--objects 1000,10000] [--runs 3] [--keep DIR]
+//!        [--cluster KUBECONFIG]   (load the objects into that cluster step by step and scan the cluster)
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ struct Args {
     objects: Vec<usize>,
     runs: usize,
     keep: Option<PathBuf>,
+    cluster: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -26,6 +28,7 @@ fn parse_args() -> Result<Args> {
         objects: vec![1000, 10000],
         runs: 3,
         keep: None,
+        cluster: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +44,7 @@ fn parse_args() -> Result<Args> {
             }
             "--runs" => a.runs = val()?.parse()?,
             "--keep" => a.keep = Some(PathBuf::from(val()?)),
+            "--cluster" => a.cluster = Some(PathBuf::from(val()?)),
             other => bail!("unknown flag {other}; see the header of crates/bench/src/posture.rs"),
         }
     }
@@ -67,6 +71,9 @@ impl Rng {
     }
 }
 
+/// CronJob's API version: batch/v1, or batch/v1beta1 for clusters older than 1.21.
+static CRONJOB_API: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
 fn workload(r: &mut Rng, i: usize, ns: &str) -> String {
     let kind = r.pick(&[
         "Deployment",
@@ -90,8 +97,14 @@ fn workload(r: &mut Rng, i: usize, ns: &str) -> String {
         format!("containers:\n- name: main\n  image: {image}\n  ports:\n  - containerPort: 8080\n");
     if r.chance(50) {
         pod.push_str("  securityContext:\n");
-        let _ = writeln!(pod, "    privileged: {}", r.chance(10));
-        let _ = writeln!(pod, "    allowPrivilegeEscalation: {}", r.chance(30));
+        let privileged = r.chance(10);
+        let _ = writeln!(pod, "    privileged: {privileged}");
+        // The API server rejects privileged containers that forbid escalation.
+        let _ = writeln!(
+            pod,
+            "    allowPrivilegeEscalation: {}",
+            privileged || r.chance(30)
+        );
         let _ = writeln!(pod, "    readOnlyRootFilesystem: {}", r.chance(60));
         if r.chance(60) {
             pod.push_str("    runAsNonRoot: true\n    runAsUser: 1000\n");
@@ -119,12 +132,15 @@ fn workload(r: &mut Rng, i: usize, ns: &str) -> String {
     }
     let (api, spec) = match kind {
         "CronJob" => (
-            "batch/v1",
+            CRONJOB_API.get().copied().unwrap_or("batch/v1"),
             format!("  schedule: \"*/30 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n{}", indent(&pod, 10)),
         ),
         "Job" => ("batch/v1", format!("  template:\n    spec:\n      restartPolicy: Never\n{}", indent(&pod, 6))),
         _ => {
-            let replicas = if kind == "DaemonSet" { String::new() } else { format!("  replicas: {}\n", 1 + r.next() % 4) };
+            let mut replicas = if kind == "DaemonSet" { String::new() } else { format!("  replicas: {}\n", 1 + r.next() % 4) };
+            if kind == "StatefulSet" {
+                replicas.push_str(&format!("  serviceName: w{i}\n"));
+            }
             (
                 "apps/v1",
                 format!("{replicas}  selector:\n    matchLabels: {{app: w{i}}}\n  template:\n    metadata:\n      labels: {{app: w{i}}}\n    spec:\n{}", indent(&pod, 6)),
@@ -247,6 +263,9 @@ fn check_input(kubescape: &Path, dir: &Path, n: usize) -> Result<()> {
 
 fn main() -> Result<()> {
     let a = parse_args()?;
+    if let Some(kubeconfig) = a.cluster.clone() {
+        return cluster_bench(&a, &kubeconfig);
+    }
     let base = match &a.keep {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("posture-bench-{}", std::process::id())),
@@ -300,6 +319,119 @@ fn main() -> Result<()> {
     }
     if a.keep.is_none() {
         let _ = std::fs::remove_dir_all(&base);
+    }
+    Ok(())
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<std::process::Output> {
+    Ok(Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .output()?)
+}
+
+/// Loads the generated objects into a cluster in steps and scans the whole cluster after each.
+fn cluster_bench(a: &Args, kubeconfig: &Path) -> Result<()> {
+    let served = kubectl(
+        kubeconfig,
+        &["api-resources", "--api-group=batch", "-o", "wide"],
+    )?;
+    if !String::from_utf8_lossy(&served.stdout)
+        .lines()
+        .any(|l| l.starts_with("cronjobs") && l.contains("batch/v1 "))
+    {
+        let _ = CRONJOB_API.set("batch/v1beta1");
+    }
+    let max = *a.objects.iter().max().unwrap_or(&10000);
+    let base = a.keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("cluster-bench-{}", std::process::id()))
+    });
+    let dir = base.join(format!("cluster-n{max}"));
+    generate(&dir, max)?;
+    for i in 0..20 {
+        let _ = kubectl(kubeconfig, &["create", "namespace", &format!("ns{i}")])?;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    println!("| objects loaded | tool | median wall (s) | median peak RSS (MiB) |");
+    println!("|---:|---|---:|---:|");
+    let mut loaded = 0usize;
+    let mut steps = a.objects.clone();
+    steps.sort();
+    for n in steps {
+        let wanted_files = n.div_ceil(100);
+        while loaded < wanted_files {
+            let chunk: Vec<&PathBuf> = files[loaded..wanted_files.min(loaded + 10)]
+                .iter()
+                .collect();
+            let mut args: Vec<String> = vec!["create".into()];
+            for f in &chunk {
+                args.push("-f".into());
+                args.push(f.display().to_string());
+            }
+            let out = kubectl(
+                kubeconfig,
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?;
+            if !out.status.success()
+                && !String::from_utf8_lossy(&out.stderr).contains("AlreadyExists")
+            {
+                let err = String::from_utf8_lossy(&out.stderr);
+                bail!(
+                    "kubectl create failed: {}",
+                    err.lines().take(3).collect::<Vec<_>>().join("\n")
+                );
+            }
+            loaded += chunk.len();
+        }
+        let report = base.join(format!("cluster-report-{n}.json"));
+        let (t, m) = run_tool("kubescape", a.runs, || {
+            let mut c = Command::new(&a.kubescape);
+            c.env("KUBECONFIG", kubeconfig)
+                .args([
+                    "scan",
+                    "framework",
+                    "allcontrols",
+                    "--format",
+                    "json",
+                    "--output",
+                ])
+                .arg(&report);
+            c
+        })?;
+        println!("| {n} | kubescape-rs (all controls) | {t:.2} | {m:.0} |");
+        if let Some(trivy) = &a.trivy {
+            let cache = base.join("trivy-cache");
+            let (tt, tm) = run_tool("trivy", a.runs, || {
+                let mut c = Command::new(trivy);
+                c.env("KUBECONFIG", kubeconfig)
+                    .args([
+                        "k8s",
+                        "--scanners",
+                        "misconfig",
+                        "--skip-check-update",
+                        "--skip-db-update",
+                        "--disable-node-collector",
+                        "--report",
+                        "summary",
+                        "--format",
+                        "json",
+                        "--cache-dir",
+                    ])
+                    .arg(&cache)
+                    .arg("--output")
+                    .arg(base.join("trivy-k8s.json"));
+                c
+            })?;
+            println!("| {n} | trivy 0.59.1 k8s --scanners misconfig | {tt:.2} | {tm:.0} |");
+            println!(
+                "| {n} | ratio trivy / ours | {:.1}x | {:.1}x |",
+                tt / t,
+                tm / m
+            );
+        }
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use kubescape_api::posture::{severity_rank, PostureReport, Status};
 use kubescape_posture::exceptions::ExceptionPolicy;
 use kubescape_posture::inputs::{self, Renderers};
-use kubescape_posture::scan::{self, ScanOptions, Scope, Target};
+use kubescape_posture::scan::{self, ObjectStore, ScanOptions, Scope, Target};
 use kubescape_report::{Format, RenderOptions};
 
 use crate::commands::LibraryFlags;
@@ -127,13 +127,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         apply_system_exceptions: !flags.no_system_exceptions,
         cluster_name: String::new(),
         cloud_provider: flags.cloud_provider.clone(),
-        keep_objects: formats.iter().any(|(f, _)| matches!(f, Format::Json)),
+        // The JSON writer takes objects from the store instead (never held twice).
+        keep_objects: false,
+        passed_results: formats.iter().any(|(f, _)| matches!(f, Format::Json)),
         formats: formats.iter().map(|(_, n)| n.clone()).collect(),
         kubescape_version: env!("CARGO_PKG_VERSION").into(),
         unreadable: vec![],
     };
     let started = std::time::Instant::now();
-    let objects = if cluster {
+    let store = if cluster {
         read_cluster(&lib, &mut options, &flags)?
     } else {
         let inputs = inputs::load(&paths, &Renderers::discover());
@@ -150,15 +152,18 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     .join(", ")
             );
         }
-        inputs.objects
+        let mut store = ObjectStore::new(&options);
+        for o in inputs.objects {
+            store.push(o);
+        }
+        store
     };
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
-        objects = objects.len(),
+        objects = store.len(),
         "inputs loaded"
     );
-    let inputs = Inputs { objects };
-    let bar = progress_bar(inputs.objects.len());
+    let bar = progress_bar(store.len());
     let on_progress = |done: usize, total: usize| {
         if let Some(b) = &bar {
             b.set_length(total as u64);
@@ -166,7 +171,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let started = std::time::Instant::now();
-    let mut report = scan::scan(&lib, inputs.objects, &options, &on_progress)?;
+    let mut report = scan::scan_store(&lib, &store, &options, &on_progress)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -174,13 +179,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     report.report_guid = uuid::Uuid::new_v4().to_string();
 
     let started = std::time::Instant::now();
-    write_outputs(&report, &formats, &flags, &paths)?;
+    write_outputs(&report, &store, &formats, &flags, &paths)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "outputs written");
     Ok(exit_code(&report, &flags))
-}
-
-struct Inputs {
-    objects: Vec<kubescape_posture::inputs::InputObject>,
 }
 
 /// Reads the resources the selected rules need from the current cluster.
@@ -188,7 +189,7 @@ fn read_cluster(
     lib: &kubescape_posture::Library,
     options: &mut ScanOptions,
     flags: &ScanFlags,
-) -> Result<Vec<kubescape_posture::inputs::InputObject>> {
+) -> Result<ObjectStore> {
     let rules = scan::selected_rules(lib, options)?;
     let wanted = |r: &kubescape_cluster::ServedResource| {
         let api_version = if r.group.is_empty() {
@@ -218,12 +219,18 @@ fn read_cluster(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let read = runtime.block_on(kubescape_cluster::collect(&opts, wanted, on_progress));
+    let mut store = ObjectStore::new(options);
+    let read = runtime.block_on(kubescape_cluster::collect(
+        &opts,
+        wanted,
+        on_progress,
+        |o| store.push(o),
+    ));
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
     let read = read?;
-    tracing::info!(cluster = %read.cluster_name, server = %read.server, objects = read.objects.len(), "cluster read");
+    tracing::info!(cluster = %read.cluster_name, server = %read.server, objects = read.objects, kept = store.len(), "cluster read");
     for u in &read.unreadable {
         eprintln!(
             "warning: cannot {}: {}; controls that need it are reported as skipped",
@@ -243,7 +250,13 @@ fn read_cluster(
             });
     }
     options.cluster_name = read.cluster_name;
-    Ok(read.objects)
+    if store.is_empty() {
+        bail!(
+            "the cluster at {} has none of the objects the selected controls examine",
+            read.server
+        );
+    }
+    Ok(store)
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -305,6 +318,7 @@ fn extension(f: &Format) -> &'static str {
 
 fn write_outputs(
     report: &PostureReport,
+    store: &ObjectStore,
     formats: &[(Format, String)],
     flags: &ScanFlags,
     roots: &[PathBuf],
@@ -325,9 +339,13 @@ fn write_outputs(
             Some(out) if formats.len() == 1 => Some(out.clone()),
             Some(out) => Some(out.with_extension(extension(format))),
         };
+        let object_of = |id: &str| store.object_json(id);
         let render = |w: &mut dyn std::io::Write| {
-            kubescape_report::render_to(report, *format, &opts, w)
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            match format {
+                Format::Json => kubescape_report::write_json_with_objects(report, &object_of, w),
+                _ => kubescape_report::render_to(report, *format, &opts, w),
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))
         };
         match target {
             None => {

@@ -12,7 +12,6 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{verbs, ApiResource, Discovery, Scope};
 use kube::{Client, Config};
 use kubescape_posture::inputs::InputObject;
-use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -66,7 +65,8 @@ pub struct ServedResource {
 pub struct ClusterObjects {
     pub cluster_name: String,
     pub server: String,
-    pub objects: Vec<InputObject>,
+    /// Objects handed to the sink.
+    pub objects: usize,
     pub unreadable: Vec<Unreadable>,
     /// Objects read per resource (`deployments.apps`: 120), for progress and logs.
     pub counts: BTreeMap<String, usize>,
@@ -164,11 +164,13 @@ pub async fn served_resources(
     Ok(out)
 }
 
-/// Lists every served resource for which `wanted` answers true, page by page.
+/// Lists every served resource for which `wanted` answers true, page by page, handing each
+/// object to `sink` as soon as its page arrives (nothing is accumulated here).
 pub async fn collect(
     opts: &ClusterOptions,
     wanted: impl Fn(&ServedResource) -> bool,
     progress: impl Fn(&str, usize),
+    mut sink: impl FnMut(InputObject),
 ) -> Result<ClusterObjects> {
     let (client, cluster_name, server) = connect(opts).await?;
     let mut out = ClusterObjects {
@@ -206,12 +208,14 @@ pub async fn collect(
                             api_version: ar.api_version.clone(),
                             kind: ar.kind.clone(),
                         });
+                        strip_bookkeeping(&mut obj);
                         match serde_json::to_value(&obj) {
                             Ok(value) => {
-                                out.objects.push(InputObject {
+                                sink(InputObject {
                                     value,
                                     source: None,
                                 });
+                                out.objects += 1;
                                 count += 1;
                             }
                             Err(e) => {
@@ -243,7 +247,12 @@ pub async fn collect(
     Ok(out)
 }
 
-/// Plain-value helper for callers that want an object's JSON (used by tests).
-pub fn kind_of(v: &Value) -> &str {
-    v.get("kind").and_then(Value::as_str).unwrap_or("")
+/// Drops what the API server and kubectl keep for their own bookkeeping: `managedFields` and
+/// the last-applied-configuration annotation are copies of the object's own content, often as
+/// large as the rest of it, and no control reads them.
+fn strip_bookkeeping(obj: &mut DynamicObject) {
+    obj.metadata.managed_fields = None;
+    if let Some(a) = obj.metadata.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }

@@ -4,7 +4,7 @@
 //! Every object is converted to a Rego value once and shared by all rules; each rule is compiled
 //! once and evaluated once over the objects it matches; rules run in parallel.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kubescape_api::posture::*;
@@ -57,6 +57,9 @@ pub struct ScanOptions {
     pub cloud_provider: Option<String>,
     /// Keep full objects in `report.resources` (the JSON format needs them).
     pub keep_objects: bool,
+    /// List passed controls per resource in `report.results` (the JSON format does; the other
+    /// formats show failures only, and leaving passes out saves memory on large scans).
+    pub passed_results: bool,
     pub formats: Vec<String>,
     pub kubescape_version: String,
     /// Resource types the scan could not read (cluster scans with limited RBAC): rules that
@@ -154,21 +157,30 @@ struct SelectedControl {
     frameworks: Vec<(String, String)>,
 }
 
+/// Scans `objects` (convenience over [`scan_store`]).
 pub fn scan(
     lib: &Library,
     objects: Vec<InputObject>,
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<PostureReport> {
+    let mut store = ObjectStore::new(opts);
+    for o in objects {
+        store.push(o);
+    }
+    scan_store(lib, &store, opts, progress)
+}
+
+/// Scans the objects of a store; the store stays available (for writing objects into reports).
+pub fn scan_store(
+    lib: &Library,
+    store: &ObjectStore,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> Result<PostureReport> {
     let selected = select_controls(lib, opts)?;
-    let started = std::time::Instant::now();
-    let objects = prepare_objects(objects, opts);
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        objects = objects.len(),
-        "objects prepared"
-    );
-    let index = Index::new(&objects);
+    let objects = &store.objects;
+    let index = Index::new(objects);
 
     let rule_names: BTreeSet<&str> = selected
         .iter()
@@ -183,7 +195,7 @@ pub fn scan(
         .map(|name| {
             let rule = &lib.rules[*name];
             let started = std::time::Instant::now();
-            let outcome = evaluate_rule(lib, rule, &objects, &index, opts);
+            let outcome = evaluate_rule(lib, rule, objects, &index, opts);
             tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             (*name, outcome)
@@ -205,7 +217,7 @@ pub fn scan(
     Ok(assemble(
         lib,
         &selected,
-        &objects,
+        objects,
         &index,
         &outcomes,
         &all_exceptions,
@@ -307,54 +319,89 @@ fn rule_in_version(rule: &Rule) -> bool {
 /// Kinds whose objects are normally created by an owner; the owner is scanned instead.
 const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
 
-fn prepare_objects(objects: Vec<InputObject>, opts: &ScanOptions) -> Vec<ScanObject> {
-    let keep = |v: &Value| {
+/// The objects of a scan, converted to shared Rego values as they arrive, so that a large input
+/// never exists twice in memory (see docs/decisions/0003).
+pub struct ObjectStore {
+    objects: Vec<ScanObject>,
+    /// Resource ID -> position; also how duplicates are recognised.
+    positions: HashMap<String, usize>,
+    interner: Interner,
+    include_namespaces: Vec<String>,
+    exclude_namespaces: Vec<String>,
+    scope: Scope,
+}
+
+impl ObjectStore {
+    pub fn new(opts: &ScanOptions) -> ObjectStore {
+        ObjectStore {
+            objects: Vec::new(),
+            positions: HashMap::new(),
+            interner: Interner::default(),
+            include_namespaces: opts.include_namespaces.clone(),
+            exclude_namespaces: opts.exclude_namespaces.clone(),
+            scope: opts.scope,
+        }
+    }
+
+    /// Adds one object unless namespace filters exclude it, its owner is scanned instead
+    /// (cluster scans), or the same object was already added.
+    pub fn push(&mut self, o: InputObject) {
+        let v = &o.value;
         let ns = v
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .unwrap_or("");
-        if ns.is_empty() {
-            return true;
+        if !ns.is_empty()
+            && ((!self.include_namespaces.is_empty()
+                && !self.include_namespaces.iter().any(|n| n == ns))
+                || self.exclude_namespaces.iter().any(|n| n == ns))
+        {
+            return;
         }
-        (opts.include_namespaces.is_empty() || opts.include_namespaces.iter().any(|n| n == ns))
-            && !opts.exclude_namespaces.iter().any(|n| n == ns)
-    };
-    let owned = |v: &Value| {
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-        OWNED_KINDS.contains(&kind)
+        let owned = OWNED_KINDS.contains(&kind)
             && v.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|refs| {
                     refs.iter()
                         .any(|r| r.get("controller").and_then(Value::as_bool).unwrap_or(true))
-                })
-    };
-    let mut seen = HashSet::new();
-    let mut interner = Interner::default();
-    objects
-        .into_iter()
-        .filter(|o| keep(&o.value) && !(opts.scope == Scope::Cluster && owned(&o.value)))
-        // The same object twice (e.g. a file given twice) is scanned once.
-        .filter_map(|o| {
-            let id = resource_id::of_value(&o.value);
-            if !seen.insert(id.clone()) {
-                return None;
-            }
-            let weight = weight_of(&o.value);
-            let key = key_of_json(&o.value);
-            let meta = meta_of(&o.value);
-            // The JSON copy is consumed here: from now on only the shared Rego value is kept.
-            let rego = interner.convert(o.value);
-            Some(ScanObject {
-                id,
-                rego,
-                key,
-                meta,
-                source: o.source,
-                weight,
-            })
-        })
-        .collect()
+                });
+        if self.scope == Scope::Cluster && owned {
+            return;
+        }
+        let id = resource_id::of_value(v);
+        if self.positions.contains_key(&id) {
+            return;
+        }
+        self.positions.insert(id.clone(), self.objects.len());
+        let weight = weight_of(v);
+        let key = key_of_json(v);
+        let meta = meta_of(v);
+        // The JSON copy is consumed here: from now on only the shared Rego value is kept.
+        let rego = self.interner.convert(o.value);
+        self.objects.push(ScanObject {
+            id,
+            rego,
+            key,
+            meta,
+            source: o.source,
+            weight,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The object with this resource ID as JSON (built on demand, e.g. while writing a report).
+    pub fn object_json(&self, id: &str) -> Option<Value> {
+        let i = *self.positions.get(id)?;
+        serde_json::to_value(&self.objects[i].rego).ok()
+    }
 }
 
 fn key_of_json(v: &Value) -> ObjectKey {
@@ -735,8 +782,11 @@ fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
 
 struct ControlOutcome {
     summary: ControlSummary,
-    /// Per resource: status and rule results.
+    /// Per resource: status and rule results (plain passes only when the report lists them).
     per_resource: BTreeMap<String, ResourceControl>,
+    /// Resources that passed and are only counted, with the status they count as.
+    passed: BTreeSet<String>,
+    passed_status: Status,
     weights_failed: f64,
     weights_all: f64,
 }
@@ -755,6 +805,7 @@ fn assemble(
     for sel in selected {
         let c = &sel.control;
         let severity = severity_of(c.base_score).to_string();
+        let mut passed: BTreeSet<String> = BTreeSet::new();
         let mut per_resource: BTreeMap<String, ResourceControl> = BTreeMap::new();
         let mut skip_reasons: Vec<String> = Vec::new();
         let mut evaluated_any = false;
@@ -778,6 +829,15 @@ fn assemble(
             }
             let ids = findings.inputs.iter().chain(findings.failures.keys());
             for id in ids {
+                // Plain passes are only counted unless the report lists them (JSON): on large
+                // scans they are most of the (control, resource) pairs.
+                if !opts.passed_results
+                    && !findings.failures.contains_key(id)
+                    && !per_resource.contains_key(id)
+                {
+                    passed.insert(id.clone());
+                    continue;
+                }
                 let entry = per_resource
                     .entry(id.clone())
                     .or_insert_with(|| ResourceControl {
@@ -823,6 +883,23 @@ fn assemble(
         let mut weights_failed = 0.0;
         let mut weights_all = 0.0;
         let mut counters = ResourceCounters::default();
+        passed.retain(|id| !per_resource.contains_key(id));
+        let passed_status = if config_missing.is_some() {
+            Status::Skipped
+        } else {
+            Status::Passed
+        };
+        for id in &passed {
+            weights_all += index
+                .by_id
+                .get(id.as_str())
+                .map(|i| objects[*i].weight)
+                .unwrap_or(1.0);
+            match passed_status {
+                Status::Skipped => counters.skipped_resources += 1,
+                _ => counters.passed_resources += 1,
+            }
+        }
         for (id, rc) in per_resource.iter_mut() {
             let failed = rc.rules.iter().any(|r| r.status == Status::Failed);
             let obj = index
@@ -962,6 +1039,8 @@ fn assemble(
             ControlOutcome {
                 summary,
                 per_resource,
+                passed,
+                passed_status,
                 weights_failed,
                 weights_all,
             },
@@ -993,36 +1072,41 @@ fn assemble(
             fs.score = score;
             fs.compliance_score = compliance;
             fs.status = status;
-            fs.resource_counters = resource_counters(ids.iter().map(|c| &c.per_resource));
+            fs.resource_counters = resource_counters(&ids);
             frameworks.push(fs);
         }
     }
 
     let all: Vec<&ControlOutcome> = controls.values().collect();
     let (score, compliance, status) = aggregate_scores(&all);
+    let counters = resource_counters(&all);
     let mut summary = SummaryDetails {
         frameworks,
         status,
         score,
         compliance_score: compliance,
-        resource_counters: resource_counters(all.iter().map(|c| &c.per_resource)),
+        resource_counters: counters,
         ..Default::default()
     };
-    // Results per resource, and severity counters.
+    // Results per resource (moved, not copied, out of the control outcomes), and severity counters.
     let mut per_resource: BTreeMap<String, Vec<ResourceControl>> = BTreeMap::new();
     let mut worst_severity: BTreeMap<String, &str> = BTreeMap::new();
-    for co in controls.values() {
+    for co in controls.values_mut() {
         if co.summary.status == Status::Failed {
             summary.controls_severity_counters.add(&co.summary.severity);
         }
-        for (id, rc) in &co.per_resource {
+        for (id, rc) in std::mem::take(&mut co.per_resource) {
             if rc.status.status == Status::Failed {
                 let w = worst_severity.entry(id.clone()).or_insert("Unknown");
                 if severity_rank(&co.summary.severity) > severity_rank(w) {
                     *w = severity_of(co.summary.score_factor);
                 }
             }
-            per_resource.entry(id.clone()).or_default().push(rc.clone());
+            let plain_pass = rc.status.status == Status::Passed && rc.status.sub_status.is_empty();
+            if plain_pass && !opts.passed_results {
+                continue;
+            }
+            per_resource.entry(id).or_default().push(rc);
         }
     }
     for sev in worst_severity.values() {
@@ -1180,14 +1264,16 @@ fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
 }
 
 /// Unique resources, each counted once with its worst status over the given controls.
-fn resource_counters<'a>(
-    maps: impl Iterator<Item = &'a BTreeMap<String, ResourceControl>>,
-) -> ResourceCounters {
+fn resource_counters(controls: &[&ControlOutcome]) -> ResourceCounters {
     let mut worst: HashMap<&str, Status> = HashMap::new();
-    for m in maps {
-        for (id, rc) in m {
+    for co in controls {
+        let listed = co
+            .per_resource
+            .iter()
+            .map(|(id, rc)| (id, rc.status.status));
+        for (id, status) in listed.chain(co.passed.iter().map(|id| (id, co.passed_status))) {
             let e = worst.entry(id.as_str()).or_insert(Status::Passed);
-            *e = (*e).max(rc.status.status);
+            *e = (*e).max(status);
         }
     }
     let mut c = ResourceCounters::default();

@@ -151,6 +151,7 @@ fn options(exceptions: Vec<ExceptionPolicy>) -> ScanOptions {
         cluster_name: String::new(),
         cloud_provider: None,
         keep_objects: true,
+        passed_results: true,
         formats: vec!["json".into()],
         kubescape_version: "test".into(),
         unreadable: vec![],

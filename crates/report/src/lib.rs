@@ -179,6 +179,16 @@ pub fn render_to(
     }
 }
 
+/// Streams the JSON report, taking resources' objects from `object_of` where the report has none
+/// (see [`json::write_with_objects`]).
+pub fn write_json_with_objects(
+    report: &PostureReport,
+    object_of: &dyn Fn(&str) -> Option<serde_json::Value>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    json::write_with_objects(report, object_of, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ deny contains msga if {
 	vs.kind == "VirtualService"
 	some h, http in vs.spec.http
 	some r, route in http.route
-	target := routed_service(vs, route.destination.host)
+	some target in routed_services(vs, route.destination.host)
 	some gateway_ref in vs.spec.gateways
 	some gateway in gateways
 	is_referenced_gateway(vs, gateway_ref, gateway)
@@ -46,9 +46,9 @@ related_only(o) := {"object": o, "failedPaths": null, "reviewPaths": null, "dele
 # merges one-entry objects recursively, which groups without conflicts.
 
 # Destination hosts are "name", "name.namespace" or "name.namespace.svc.<domain>".
-routed_service(vs, host) := service if {
+# All services of that name: the input may hold several copies of one object.
+routed_services(vs, host) := services[host_namespace(vs, parts)][parts[0]] if {
 	parts := split(host, ".")
-	some service in services[host_namespace(vs, parts)][parts[0]]
 }
 
 # {namespace: {name: {input index: service}}}

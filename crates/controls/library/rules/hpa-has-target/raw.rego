@@ -28,9 +28,13 @@ target_exists(hpa, target) if scalable_objects[namespace_of(hpa)][target.kind][t
 # Objects of the checked kinds, collected once per evaluation (package-level rules are cached)
 # instead of scanning the whole input for every autoscaler: {namespace: {kind: {name: true}}}.
 # object.union_n merges the one-entry objects recursively, which groups without conflicts.
+# Package-level rules are all evaluated, so the index is only built when there are autoscalers.
 scalable_objects := object.union_n([{namespace_of(obj): {obj.kind: {obj.metadata.name: true}}} |
 	obj := input[_]
 	is_checked_kind(obj.kind)
-])
+]) if {
+	some hpa in input
+	hpa.kind == "HorizontalPodAutoscaler"
+}
 
 namespace_of(obj) := object.get(obj.metadata, "namespace", "default")

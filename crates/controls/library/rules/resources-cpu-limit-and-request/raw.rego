@@ -31,7 +31,7 @@ deny contains msga if {
 	some c, container in spec[kind]
 	some field in ["limits", "requests"]
 	value := container.resources[field].cpu
-	out_of_bounds(value, trim_suffix(field, "s"))
+	out_of_range[field][value]
 	path := sprintf("%s%s[%d].resources.%s.cpu", [prefix, kind, c, field])
 	msga := {
 		"alertMessage": sprintf("%s %s: container %s cpu %s %v is outside the allowed range", [wl.kind, wl.metadata.name, container.name, field, value]),
@@ -45,36 +45,36 @@ deny contains msga if {
 	}
 }
 
-# Bounds come as one-element lists of quantities; an empty list means "no bound".
-out_of_bounds(value, kind) if {
-	bound := data.postureControlInputs[sprintf("cpu_%s_max", [kind])][0]
-	parsed_quantities[value] > parsed_quantities[bound]
-}
-
-out_of_bounds(value, kind) if {
-	bound := data.postureControlInputs[sprintf("cpu_%s_min", [kind])][0]
-	parsed_quantities[value] < parsed_quantities[bound]
-}
-
-# Parsing a quantity takes a regex, which is costly when done for every container, while
-# the input and the bounds hold few distinct quantities. So each one is parsed once per
-# evaluation (package-level rules are cached): {quantity as written: amount}.
-parsed_quantities := {q: amount |
-	# (Sets are built inline: a package-level set would be read as a list of alerts.)
-	input_quantities := {q |
+# The quantities of the input outside the configured bounds, per field:
+# {"limits" | "requests": {quantity as written: true}}. Parsing a quantity takes a regex and
+# every function call costs, while the input holds few distinct quantities, so each one is
+# checked once per evaluation (package-level rules are cached) and containers look it up.
+# (The set of quantities is built inline: a package-level set would be read as alerts.)
+out_of_range := {field: values |
+	quantities := {q |
 		some wl in input
 		[spec, _] := pod_spec(wl)
 		some kind in ["containers", "initContainers"]
 		some container in spec[kind]
-		some field in ["limits", "requests"]
-		q := container.resources[field].cpu
+		some f in ["limits", "requests"]
+		q := container.resources[f].cpu
 	}
-	bound_quantities := {q |
-		some name in ["cpu_limit_max", "cpu_limit_min", "cpu_request_max", "cpu_request_min"]
-		q := data.postureControlInputs[name][0]
+	some field in ["limits", "requests"]
+	values := {q: true |
+		some q in quantities
+		out_of_bounds(quantity(q), trim_suffix(field, "s"))
 	}
-	some q in input_quantities | bound_quantities
-	amount := quantity(q)
+}
+
+# Bounds come as one-element lists of quantities; an empty list means "no bound".
+out_of_bounds(amount, kind) if {
+	bound := data.postureControlInputs[sprintf("cpu_%s_max", [kind])][0]
+	amount > quantity(bound)
+}
+
+out_of_bounds(amount, kind) if {
+	bound := data.postureControlInputs[sprintf("cpu_%s_min", [kind])][0]
+	amount < quantity(bound)
 }
 
 # Kubernetes resource quantity ("250m", "64Mi", "1.5", "2G") as a plain number.
