@@ -132,34 +132,56 @@ impl ExceptionPolicy {
     }
 
     pub fn matches(&self, s: &Subject) -> bool {
-        let policy_ok = self.policies.is_empty()
+        self.matches_policy(s.framework, s.control_id, s.control_name, s.rule_name)
+            && self.matches_resource(s.object, s.resource_id, s.cluster)
+    }
+
+    /// Whether the policy's `posturePolicies` cover this framework/control/rule (empty: all).
+    pub fn matches_policy(
+        &self,
+        framework: &str,
+        control_id: &str,
+        control_name: &str,
+        rule_name: &str,
+    ) -> bool {
+        self.policies.is_empty()
             || self.policies.iter().any(|[fw, id, name, rule]| {
                 let ok = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
-                ok(fw, s.framework)
-                    && ok(id, s.control_id)
-                    && ok(name, s.control_name)
-                    && ok(rule, s.rule_name)
-            });
-        policy_ok
-            && self
-                .resources
+                ok(fw, framework)
+                    && ok(id, control_id)
+                    && ok(name, control_name)
+                    && ok(rule, rule_name)
+            })
+    }
+
+    /// Whether one of the policy's resource designators matches the object.
+    pub fn matches_resource(&self, object: &Value, resource_id: &str, cluster: &str) -> bool {
+        self.resources.iter().any(|attrs| {
+            attrs
                 .iter()
-                .any(|attrs| attrs.iter().all(|(k, re)| attribute_matches(k, re, s)))
+                .all(|(k, re)| attribute_matches(k, re, object, resource_id, cluster))
+        })
     }
 }
 
-fn attribute_matches(key: &str, re: &Regex, s: &Subject) -> bool {
-    let meta = |p: &str| s.object.pointer(p).and_then(Value::as_str).unwrap_or("");
+fn attribute_matches(
+    key: &str,
+    re: &Regex,
+    object: &Value,
+    resource_id: &str,
+    cluster: &str,
+) -> bool {
+    let meta = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("");
     match key {
-        "cluster" => re.is_match(s.cluster),
+        "cluster" => re.is_match(cluster),
         "namespace" => re.is_match(meta("/metadata/namespace")),
         "kind" => re.is_match(meta("/kind")),
         "name" => re.is_match(meta("/metadata/name")),
-        "resourceID" => re.is_match(s.resource_id),
+        "resourceID" => re.is_match(resource_id),
         // Path- and container-scoped exceptions apply to the whole resource here.
         "path" | "containerName" => true,
         label => ["labels", "annotations"].iter().any(|m| {
-            s.object
+            object
                 .pointer(&format!("/metadata/{m}"))
                 .and_then(|o| o.get(label))
                 .and_then(Value::as_str)

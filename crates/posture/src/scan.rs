@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::exceptions::{ExceptionPolicy, Subject};
+use crate::exceptions::ExceptionPolicy;
 use crate::inputs::InputObject;
 use crate::intern::Interner;
 use crate::library::{Control, Library, Rule};
@@ -137,18 +137,20 @@ enum RuleOutcome {
 
 #[derive(Default)]
 struct RuleFindings {
-    /// Resources the rule looked at.
-    inputs: Vec<String>,
+    /// Scanned objects the rule looked at (positions in the object list).
+    inputs: Vec<u32>,
+    /// Resources the rule looked at that are not scanned objects (RBAC subjects).
+    external_inputs: Vec<String>,
     /// Failures per resource.
     failures: HashMap<String, Vec<Failure>>,
     /// Objects that exist only in findings (RBAC subjects), by ID.
     external: HashMap<String, Value>,
 }
 
+#[derive(Clone)]
 struct Failure {
     paths: Vec<RulePath>,
     related: Vec<String>,
-    message: String,
 }
 
 struct SelectedControl {
@@ -181,6 +183,7 @@ pub fn scan_store(
     let selected = select_controls(lib, opts)?;
     let objects = &store.objects;
     let index = Index::new(objects);
+    let aggregates = SubjectCache::default();
 
     let rule_names: BTreeSet<&str> = selected
         .iter()
@@ -195,7 +198,7 @@ pub fn scan_store(
         .map(|name| {
             let rule = &lib.rules[*name];
             let started = std::time::Instant::now();
-            let outcome = evaluate_rule(lib, rule, objects, &index, opts);
+            let outcome = evaluate_rule(lib, rule, objects, &index, &aggregates, opts);
             tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             (*name, outcome)
@@ -219,7 +222,7 @@ pub fn scan_store(
         &selected,
         objects,
         &index,
-        &outcomes,
+        outcomes,
         &all_exceptions,
         opts,
     ))
@@ -504,6 +507,7 @@ fn evaluate_rule(
     rule: &Rule,
     objects: &[ScanObject],
     index: &Index,
+    aggregates: &SubjectCache,
     opts: &ScanOptions,
 ) -> RuleOutcome {
     if rule.rule.trim().is_empty() {
@@ -591,19 +595,13 @@ fn evaluate_rule(
     let mut findings = RuleFindings::default();
     let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
         Some("subject-role-rolebinding") => {
-            // RBAC objects are small; the aggregator works on JSON.
-            let values: Vec<Value> = matched
+            let subjects = aggregated_subjects(&matched, objects, aggregates);
+            subjects
                 .iter()
-                .map(|i| serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null))
-                .collect();
-            select::subjects_with_roles(&values.iter().collect::<Vec<_>>())
-                .into_iter()
-                .map(|s| {
-                    let id = resource_id::of_value(&s);
-                    findings.inputs.push(id.clone());
-                    let rego = regorus::Value::from(s.clone());
-                    findings.external.insert(id, subject_without_related(s));
-                    rego
+                .map(|(id, rego, plain)| {
+                    findings.external_inputs.push(id.clone());
+                    findings.external.insert(id.clone(), plain.clone());
+                    rego.clone()
                 })
                 .collect()
         }
@@ -617,7 +615,7 @@ fn evaluate_rule(
                         && (k.3.contains("apiserver") || k.3.contains("api-server")))
             })
             .map(|i| {
-                findings.inputs.push(objects[*i].id.clone());
+                findings.inputs.push(*i as u32);
                 objects[*i].rego.clone()
             })
             .collect(),
@@ -631,7 +629,6 @@ fn evaluate_rule(
     };
     for a in &alerts {
         let paths = paths_of(a);
-        let message = rstr(a, &["alertMessage"]).to_string();
         let mut related: Vec<String> = Vec::new();
         let mut failed_ids: Vec<String> = Vec::new();
         let alert_object = &a["alertObject"];
@@ -677,11 +674,44 @@ fn evaluate_rule(
             findings.failures.entry(id).or_default().push(Failure {
                 paths: paths.clone(),
                 related: related.clone(),
-                message: message.clone(),
             });
         }
     }
     RuleOutcome::Evaluated(findings)
+}
+
+/// RBAC subjects (ID, Rego value with related objects, plain JSON), computed once per distinct set
+/// of input objects: about twenty rules aggregate the same bindings and roles.
+type Subjects = std::sync::Arc<Vec<(String, regorus::Value, Value)>>;
+type SubjectCache = std::sync::Mutex<HashMap<Vec<usize>, Subjects>>;
+
+fn aggregated_subjects(
+    matched: &[usize],
+    objects: &[ScanObject],
+    cache: &SubjectCache,
+) -> Subjects {
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(matched).cloned()) {
+        return hit;
+    }
+    // RBAC objects are small; the aggregator works on JSON.
+    let values: Vec<Value> = matched
+        .iter()
+        .map(|i| serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null))
+        .collect();
+    let subjects: Subjects = std::sync::Arc::new(
+        select::subjects_with_roles(&values.iter().collect::<Vec<_>>())
+            .into_iter()
+            .map(|s| {
+                let id = resource_id::of_value(&s);
+                let rego = regorus::Value::from(s.clone());
+                (id, rego, subject_without_related(s))
+            })
+            .collect(),
+    );
+    if let Ok(mut c) = cache.lock() {
+        c.insert(matched.to_vec(), subjects.clone());
+    }
+    subjects
 }
 
 fn subject_without_related(mut s: Value) -> Value {
@@ -780,12 +810,12 @@ fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
     (!keys.is_empty() && keys.iter().all(empty)).then_some(keys)
 }
 
-struct ControlOutcome {
+struct ControlOutcome<'a> {
     summary: ControlSummary,
     /// Per resource: status and rule results (plain passes only when the report lists them).
     per_resource: BTreeMap<String, ResourceControl>,
     /// Resources that passed and are only counted, with the status they count as.
-    passed: BTreeSet<String>,
+    passed: BTreeSet<&'a str>,
     passed_status: Status,
     weights_failed: f64,
     weights_all: f64,
@@ -796,16 +826,32 @@ fn assemble(
     selected: &[SelectedControl],
     objects: &[ScanObject],
     index: &Index,
-    outcomes: &HashMap<&str, RuleOutcome>,
+    mut outcomes: HashMap<&str, RuleOutcome>,
     exceptions: &[&ExceptionPolicy],
     opts: &ScanOptions,
 ) -> PostureReport {
     let mut external: BTreeMap<String, Value> = BTreeMap::new();
+    let mut failures: HashMap<&str, HashMap<String, Vec<Failure>>> = outcomes
+        .iter_mut()
+        .filter_map(|(name, o)| match o {
+            RuleOutcome::Evaluated(f) => Some((*name, std::mem::take(&mut f.failures))),
+            RuleOutcome::Skipped(_) => None,
+        })
+        .collect();
+    let outcomes = outcomes;
+    let mut remaining_uses: HashMap<&str, usize> = HashMap::new();
+    for sel in selected {
+        for r in &sel.control.rules_names {
+            *remaining_uses.entry(r.as_str()).or_default() += 1;
+        }
+    }
+    let mut exception_cache: HashMap<(usize, String), bool> = HashMap::new();
     let mut controls: BTreeMap<String, ControlOutcome> = BTreeMap::new();
     for sel in selected {
         let c = &sel.control;
         let severity = severity_of(c.base_score).to_string();
-        let mut passed: BTreeSet<String> = BTreeSet::new();
+        let applicable = applicable_exceptions(c, sel, exceptions);
+        let mut passed: BTreeSet<&str> = BTreeSet::new();
         let mut per_resource: BTreeMap<String, ResourceControl> = BTreeMap::new();
         let mut skip_reasons: Vec<String> = Vec::new();
         let mut evaluated_any = false;
@@ -827,47 +873,39 @@ fn assemble(
             for (id, obj) in &findings.external {
                 external.entry(id.clone()).or_insert_with(|| obj.clone());
             }
-            let ids = findings.inputs.iter().chain(findings.failures.keys());
-            for id in ids {
+            // Failures are moved into the results on the rule's last use; rules shared by
+            // several controls are copied for the others.
+            let last_use = remaining_uses.get_mut(rule_name.as_str()).map(|n| {
+                *n -= 1;
+                *n == 0
+            });
+            let rule_failures: HashMap<String, Vec<Failure>> = if last_use == Some(true) {
+                failures.remove(rule_name.as_str()).unwrap_or_default()
+            } else {
+                failures
+                    .get(rule_name.as_str())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let inputs = findings
+                .inputs
+                .iter()
+                .map(|i| objects[*i as usize].id.as_str())
+                .chain(findings.external_inputs.iter().map(String::as_str));
+            for id in inputs {
+                if rule_failures.contains_key(id) {
+                    continue;
+                }
                 // Plain passes are only counted unless the report lists them (JSON): on large
                 // scans they are most of the (control, resource) pairs.
-                if !opts.passed_results
-                    && !findings.failures.contains_key(id)
-                    && !per_resource.contains_key(id)
-                {
-                    passed.insert(id.clone());
+                if !opts.passed_results && !per_resource.contains_key(id) {
+                    passed.insert(id);
                     continue;
                 }
-                let entry = per_resource
-                    .entry(id.clone())
-                    .or_insert_with(|| ResourceControl {
-                        control_id: c.control_id.clone(),
-                        name: c.name.clone(),
-                        severity: severity.clone(),
-                        status: StatusInfo::default(),
-                        rules: vec![],
-                    });
-                if entry.rules.iter().any(|r| r.name == *rule_name) {
-                    continue;
-                }
-                let mut rr = RuleResult {
-                    name: rule_name.clone(),
-                    status: Status::Passed,
-                    ..Default::default()
-                };
-                if let Some(fails) = findings.failures.get(id) {
-                    rr.status = Status::Failed;
-                    for f in fails {
-                        rr.paths.extend(f.paths.iter().cloned());
-                        rr.related_resources_ids.extend(f.related.iter().cloned());
-                        if rr.message.is_empty() {
-                            rr.message = f.message.clone();
-                        }
-                    }
-                    rr.related_resources_ids.sort();
-                    rr.related_resources_ids.dedup();
-                }
-                entry.rules.push(rr);
+                add_rule_result(&mut per_resource, c, &severity, rule_name, id, None);
+            }
+            for (id, fails) in rule_failures {
+                add_rule_result(&mut per_resource, c, &severity, rule_name, &id, Some(fails));
             }
         }
         let action = c
@@ -883,7 +921,7 @@ fn assemble(
         let mut weights_failed = 0.0;
         let mut weights_all = 0.0;
         let mut counters = ResourceCounters::default();
-        passed.retain(|id| !per_resource.contains_key(id));
+        passed.retain(|id| !per_resource.contains_key(*id));
         let passed_status = if config_missing.is_some() {
             Status::Skipped
         } else {
@@ -892,7 +930,7 @@ fn assemble(
         for id in &passed {
             weights_all += index
                 .by_id
-                .get(id.as_str())
+                .get(*id)
                 .map(|i| objects[*i].weight)
                 .unwrap_or(1.0);
             match passed_status {
@@ -914,7 +952,8 @@ fn assemble(
             };
             if failed {
                 if let Some(obj) = obj {
-                    if let Some(exc) = excepted(obj, id, c, sel, exceptions, opts) {
+                    if let Some(exc) = excepted(obj, id, c, &applicable, &mut exception_cache, opts)
+                    {
                         rc.status = StatusInfo {
                             status: Status::Passed,
                             sub_status: "w/exceptions".into(),
@@ -1178,12 +1217,77 @@ fn dedup_join(items: &[String]) -> String {
     seen.join("; ")
 }
 
+/// Adds a rule's result for one resource to a control's per-resource results.
+fn add_rule_result(
+    per_resource: &mut BTreeMap<String, ResourceControl>,
+    c: &Control,
+    severity: &str,
+    rule_name: &str,
+    id: &str,
+    fails: Option<Vec<Failure>>,
+) {
+    let entry = per_resource
+        .entry(id.to_string())
+        .or_insert_with(|| ResourceControl {
+            control_id: c.control_id.clone(),
+            name: c.name.clone(),
+            severity: severity.to_string(),
+            status: StatusInfo::default(),
+            rules: vec![],
+        });
+    if entry.rules.iter().any(|r| r.name == rule_name) {
+        return;
+    }
+    let mut rr = RuleResult {
+        name: rule_name.to_string(),
+        status: Status::Passed,
+        ..Default::default()
+    };
+    if let Some(fails) = fails {
+        rr.status = Status::Failed;
+        for f in fails {
+            rr.paths.extend(f.paths);
+            rr.related_resources_ids.extend(f.related);
+        }
+        rr.related_resources_ids.sort();
+        rr.related_resources_ids.dedup();
+    }
+    entry.rules.push(rr);
+}
+
+/// Exception policies whose posture policies cover this control (in any of its frameworks).
+fn applicable_exceptions<'e>(
+    c: &Control,
+    sel: &SelectedControl,
+    exceptions: &[&'e ExceptionPolicy],
+) -> Vec<(usize, &'e ExceptionPolicy)> {
+    let frameworks: Vec<&str> = if sel.frameworks.is_empty() {
+        vec![""]
+    } else {
+        sel.frameworks.iter().map(|(f, _)| f.as_str()).collect()
+    };
+    exceptions
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            frameworks.iter().any(|fw| {
+                c.rules_names
+                    .iter()
+                    .any(|r| e.matches_policy(fw, &c.control_id, &c.name, r))
+            })
+        })
+        .map(|(i, e)| (i, *e))
+        .collect()
+}
+
+/// The exception that turns this failure into a pass, if any. Resource designators are matched
+/// once per (exception, resource) and remembered: they do not depend on the control.
 fn excepted(
     obj: &Value,
     id: &str,
     c: &Control,
-    sel: &SelectedControl,
-    exceptions: &[&ExceptionPolicy],
+    applicable: &[(usize, &ExceptionPolicy)],
+    cache: &mut HashMap<(usize, String), bool>,
     opts: &ScanOptions,
 ) -> Option<Value> {
     if let Some(skip) = obj
@@ -1199,27 +1303,12 @@ fn excepted(
             );
         }
     }
-    let frameworks: Vec<&str> = if sel.frameworks.is_empty() {
-        vec![""]
-    } else {
-        sel.frameworks.iter().map(|(f, _)| f.as_str()).collect()
-    };
-    for e in exceptions {
-        for fw in &frameworks {
-            for rule in &c.rules_names {
-                let s = Subject {
-                    object: obj,
-                    resource_id: id,
-                    cluster: &opts.cluster_name,
-                    framework: fw,
-                    control_id: &c.control_id,
-                    control_name: &c.name,
-                    rule_name: rule,
-                };
-                if e.matches(&s) {
-                    return Some(e.raw.clone());
-                }
-            }
+    for (i, e) in applicable {
+        let hit = *cache
+            .entry((*i, id.to_string()))
+            .or_insert_with(|| e.matches_resource(obj, id, &opts.cluster_name));
+        if hit {
+            return Some(e.raw.clone());
         }
     }
     None
@@ -1270,9 +1359,9 @@ fn resource_counters(controls: &[&ControlOutcome]) -> ResourceCounters {
         let listed = co
             .per_resource
             .iter()
-            .map(|(id, rc)| (id, rc.status.status));
-        for (id, status) in listed.chain(co.passed.iter().map(|id| (id, co.passed_status))) {
-            let e = worst.entry(id.as_str()).or_insert(Status::Passed);
+            .map(|(id, rc)| (id.as_str(), rc.status.status));
+        for (id, status) in listed.chain(co.passed.iter().map(|id| (*id, co.passed_status))) {
+            let e = worst.entry(id).or_insert(Status::Passed);
             *e = (*e).max(status);
         }
     }

@@ -74,6 +74,22 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 /// `subject-role-rolebinding`: one object per subject of each binding, carrying the binding and
 /// its role as `relatedObjects` (bindings whose role is not among the objects are left out).
 pub fn subjects_with_roles(objects: &[&Value]) -> Vec<Value> {
+    // Roles by (kind, namespace, name); a Role without namespace lives in `default`.
+    let mut roles: std::collections::HashMap<(&str, String, &str), &Value> =
+        std::collections::HashMap::new();
+    for o in objects {
+        let kind = str_at(o, "/kind");
+        if kind == "Role" || kind == "ClusterRole" {
+            let ns = if kind == "Role" {
+                normalized_namespace(str_at(o, "/metadata/namespace"))
+            } else {
+                String::new()
+            };
+            roles
+                .entry((kind, ns, str_at(o, "/metadata/name")))
+                .or_insert(o);
+        }
+    }
     let mut out = Vec::new();
     for binding in objects {
         let kind = str_at(binding, "/kind");
@@ -81,15 +97,14 @@ pub fn subjects_with_roles(objects: &[&Value]) -> Vec<Value> {
             continue;
         }
         let role_kind = str_at(binding, "/roleRef/kind");
-        let role_name = str_at(binding, "/roleRef/name");
-        let binding_ns = str_at(binding, "/metadata/namespace");
-        let role = objects.iter().find(|o| {
-            str_at(o, "/kind") == role_kind
-                && str_at(o, "/metadata/name") == role_name
-                && (role_kind != "Role"
-                    || same_namespace(str_at(o, "/metadata/namespace"), binding_ns))
-        });
-        let Some(role) = role else { continue };
+        let ns = if role_kind == "Role" {
+            normalized_namespace(str_at(binding, "/metadata/namespace"))
+        } else {
+            String::new()
+        };
+        let Some(role) = roles.get(&(role_kind, ns, str_at(binding, "/roleRef/name"))) else {
+            continue;
+        };
         let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else {
             continue;
         };
@@ -107,10 +122,8 @@ pub fn subjects_with_roles(objects: &[&Value]) -> Vec<Value> {
     out
 }
 
-/// Objects without a namespace (as in manifests) live in `default`.
-fn same_namespace(a: &str, b: &str) -> bool {
-    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
-    norm(a) == norm(b)
+fn normalized_namespace(ns: &str) -> String {
+    if ns.is_empty() { "default" } else { ns }.to_string()
 }
 
 /// `apiserver-pod`: only the API server's Pod in kube-system.
