@@ -130,6 +130,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         // The JSON writer takes objects from the store instead (never held twice).
         keep_objects: false,
         passed_results: formats.iter().any(|(f, _)| matches!(f, Format::Json)),
+        failure_details: flags.verbose || formats.iter().any(|(f, _)| !matches!(f, Format::Pretty)),
         formats: formats.iter().map(|(_, n)| n.clone()).collect(),
         kubescape_version: env!("CARGO_PKG_VERSION").into(),
         unreadable: vec![],

@@ -488,3 +488,53 @@ fn policy_test_reports_passes_failures_and_diffs() {
     );
     assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
 }
+
+#[test]
+fn every_builtin_framework_reports_on_the_example_manifests() {
+    let list = run(bin().args(["list", "frameworks", "--json"]));
+    let frameworks: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let expected: std::collections::BTreeMap<&str, u64> = [
+        ("AllControls", 281),
+        ("ArmoBest", 40),
+        ("cis-aks-t1.2.0", 52),
+        ("cis-aks-t1.8.0", 56),
+        ("cis-eks-t1.7.0", 45),
+        ("cis-eks-t1.8.0", 49),
+        ("cis-gke-v1.9.0", 40),
+        ("cis-v1.10.0", 129),
+        ("cis-v1.12.0", 131),
+        ("ClusterScan", 23),
+        ("DevOpsBest", 25),
+        ("MITRE", 27),
+        ("NSA", 26),
+        ("security", 37),
+        ("SOC2", 7),
+        ("WorkloadScan", 19),
+    ]
+    .into_iter()
+    .collect();
+    for (name, count) in &expected {
+        let f = frameworks
+            .iter()
+            .find(|f| f["name"] == *name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        assert_eq!(f["controls"].as_u64(), Some(*count), "{name}");
+    }
+    let names: Vec<&str> = expected.keys().copied().collect();
+    let examples = repo().join("examples/manifests");
+    let r = json_report(&["framework", &names.join(",")], &[&examples]);
+    for name in names {
+        let fw = r
+            .summary_details
+            .frameworks
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        // Cloud-scoped controls (EKS/AKS/GKE APIs) do not apply to files; the rest must report.
+        assert!(!fw.controls.is_empty(), "{name} has no results");
+        assert!(
+            fw.controls.values().any(|c| c.resource_counters.all() > 0),
+            "{name} evaluated nothing"
+        );
+    }
+}

@@ -60,6 +60,8 @@ pub struct ScanOptions {
     /// List passed controls per resource in `report.results` (the JSON format does; the other
     /// formats show failures only, and leaving passes out saves memory on large scans).
     pub passed_results: bool,
+    /// Keep failed/fix paths of failures (every format but a plain terminal summary shows them).
+    pub failure_details: bool,
     pub formats: Vec<String>,
     pub kubescape_version: String,
     /// Resource types the scan could not read (cluster scans with limited RBAC): rules that
@@ -231,8 +233,18 @@ pub fn scan_store(
 fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
     let mut selected: Vec<SelectedControl> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    // Controls scoped to a managed Kubernetes service (EKS, AKS, GKE) or to cloud APIs in general
+    // apply when the scan names that provider.
+    let provider_matches = |m: &str| {
+        opts.cloud_provider
+            .as_deref()
+            .is_some_and(|p| m.eq_ignore_ascii_case(p) || m == "cloud")
+    };
     let in_scope = |c: &Control| match &c.scanning_scope {
-        Some(s) if !s.matches.is_empty() => s.matches.iter().any(|m| m == opts.scope.as_str()),
+        Some(s) if !s.matches.is_empty() => s
+            .matches
+            .iter()
+            .any(|m| m == opts.scope.as_str() || provider_matches(m)),
         _ => true,
     };
     match &opts.target {
@@ -628,7 +640,11 @@ fn evaluate_rule(
         Err(e) => return RuleOutcome::Skipped(e.to_string()),
     };
     for a in &alerts {
-        let paths = paths_of(a);
+        let paths = if opts.failure_details {
+            paths_of(a)
+        } else {
+            Vec::new()
+        };
         let mut related: Vec<String> = Vec::new();
         let mut failed_ids: Vec<String> = Vec::new();
         let alert_object = &a["alertObject"];

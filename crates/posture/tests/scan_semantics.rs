@@ -152,6 +152,7 @@ fn options(exceptions: Vec<ExceptionPolicy>) -> ScanOptions {
         cloud_provider: None,
         keep_objects: true,
         passed_results: true,
+        failure_details: true,
         formats: vec!["json".into()],
         kubescape_version: "test".into(),
         unreadable: vec![],
@@ -296,5 +297,38 @@ fn rules_needing_unreadable_resources_are_skipped_with_the_reason() {
         c1.status_info.info.contains("forbidden for user limited"),
         "{}",
         c1.status_info.info
+    );
+}
+
+#[test]
+fn provider_scoped_controls_apply_only_for_that_provider() {
+    let mut files = vec![
+        file(
+            "frameworks/eks.json",
+            json!({"name": "EKSFW", "activeControls": [{"controlID": "C-9"}]}),
+        ),
+        file(
+            "controls/c9.json",
+            json!({"controlID": "C-9", "name": "EKS only", "baseScore": 5.0, "rulesNames": ["privileged"], "scanningScope": {"matches": ["EKS"]}}),
+        ),
+        file(
+            "rules/privileged/rule.metadata.json",
+            rule_meta("privileged", json!({})),
+        ),
+    ];
+    files.push(SourceFile {
+        path: "rules/privileged/raw.rego".into(),
+        contents: PRIVILEGED_REGO.as_bytes().to_vec().into(),
+    });
+    let lib = Library::from_source_files(files).unwrap();
+    let mut o = options(vec![]);
+    o.target = Target::Frameworks(vec!["EKSFW".into()]);
+    let report = scan(&lib, objects(), &o, &|_, _| {}).unwrap();
+    assert!(report.summary_details.controls.is_empty());
+    o.cloud_provider = Some("eks".into());
+    let report = scan(&lib, objects(), &o, &|_, _| {}).unwrap();
+    assert_eq!(
+        report.summary_details.controls["C-9"].status,
+        Status::Failed
     );
 }
