@@ -324,9 +324,9 @@ fn write_outputs(
     flags: &ScanFlags,
     roots: &[PathBuf],
 ) -> Result<()> {
-    let line_of = |rel: &str, doc: usize, path: &str| -> Option<usize> {
-        line_in_source(roots, rel, doc, path)
-    };
+    let sources = SourceLines::new(roots);
+    let line_of =
+        |rel: &str, doc: usize, path: &str| -> Option<usize> { sources.line(rel, doc, path) };
     let color = flags.output.is_none() && std::io::stdout().is_terminal();
     for (format, _) in formats {
         let opts = RenderOptions {
@@ -369,20 +369,63 @@ fn write_outputs(
 }
 
 /// Line of `path` in document `doc` of a scanned file (for SARIF locations).
-fn line_in_source(roots: &[PathBuf], rel: &str, doc: usize, path: &str) -> Option<usize> {
-    let candidates = std::iter::once(PathBuf::from(rel)).chain(roots.iter().map(|r| r.join(rel)));
-    let file = candidates.into_iter().find(|p| p.is_file())?;
-    let text = std::fs::read_to_string(file).ok()?;
-    let lines = kubescape_posture::yaml::path_lines(&text);
-    let map = lines.get(doc)?;
-    // The failed path may not exist in the file (a field to add); fall back to its nearest parent.
-    let mut p = path.to_string();
-    loop {
-        if let Some(l) = map.get(&p) {
-            return Some(*l);
+/// Lines of paths in the scanned files (for SARIF locations and `-v`), each file parsed once.
+struct SourceLines<'a> {
+    roots: &'a [PathBuf],
+    /// Per file: for each document, path -> line. Bounded: reports visit files many times.
+    files: std::cell::RefCell<
+        std::collections::HashMap<
+            String,
+            Option<std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>>,
+        >,
+    >,
+}
+
+impl<'a> SourceLines<'a> {
+    const MAX_FILES: usize = 512;
+
+    fn new(roots: &'a [PathBuf]) -> Self {
+        SourceLines {
+            roots,
+            files: Default::default(),
         }
-        let cut = p.rfind(['.', '['])?;
-        p.truncate(cut);
+    }
+
+    fn parsed(
+        &self,
+        rel: &str,
+    ) -> Option<std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>> {
+        if let Some(hit) = self.files.borrow().get(rel) {
+            return hit.clone();
+        }
+        let candidates =
+            std::iter::once(PathBuf::from(rel)).chain(self.roots.iter().map(|r| r.join(rel)));
+        let parsed = candidates
+            .into_iter()
+            .find(|p| p.is_file())
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|text| std::rc::Rc::new(kubescape_posture::yaml::path_lines(&text)));
+        let mut files = self.files.borrow_mut();
+        if files.len() >= Self::MAX_FILES {
+            files.clear();
+        }
+        files.insert(rel.to_string(), parsed.clone());
+        parsed
+    }
+
+    /// Line of `path` in document `doc` of a scanned file.
+    fn line(&self, rel: &str, doc: usize, path: &str) -> Option<usize> {
+        let lines = self.parsed(rel)?;
+        let map = lines.get(doc)?;
+        // The failed path may not exist in the file (a field to add); fall back to its nearest parent.
+        let mut p = path.to_string();
+        loop {
+            if let Some(l) = map.get(&p) {
+                return Some(*l);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p.truncate(cut);
+        }
     }
 }
 
