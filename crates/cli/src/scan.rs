@@ -369,16 +369,14 @@ fn write_outputs(
 }
 
 /// Line of `path` in document `doc` of a scanned file (for SARIF locations).
+/// For each document of a file: path -> 1-based line.
+type FileLines = std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>;
+
 /// Lines of paths in the scanned files (for SARIF locations and `-v`), each file parsed once.
 struct SourceLines<'a> {
     roots: &'a [PathBuf],
-    /// Per file: for each document, path -> line. Bounded: reports visit files many times.
-    files: std::cell::RefCell<
-        std::collections::HashMap<
-            String,
-            Option<std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>>,
-        >,
-    >,
+    /// Parsed files by relative path (None: unreadable). Bounded: reports visit files many times.
+    files: std::cell::RefCell<std::collections::HashMap<String, Option<FileLines>>>,
 }
 
 impl<'a> SourceLines<'a> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::{verbs, ApiResource, Discovery, Scope};
+use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use kubescape_posture::inputs::InputObject;
 
@@ -28,6 +28,9 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The group of the synthetic object carrying the API server's version (as upstream names it).
+pub const API_SERVER_INFO_GROUP: &str = "apiserverinfo.kubescape.cloud";
 
 /// How to reach the cluster and what to read.
 #[derive(Debug, Clone, Default)]
@@ -130,7 +133,9 @@ fn classify(e: kube::Error, server: &str) -> Error {
     }
 }
 
-/// Every resource type the server serves, at its preferred version.
+/// Every resource type the server serves, at its preferred version. A group whose discovery
+/// fails (typically an aggregated API whose backend is down) is skipped with a warning instead of
+/// failing the scan.
 pub async fn served_resources(
     client: &Client,
     server: &str,
@@ -140,25 +145,62 @@ pub async fn served_resources(
         .apiserver_version()
         .await
         .map_err(|e| classify(e, server))?;
-    let discovery = Discovery::new(client.clone())
-        .run()
+    let mut lists: Vec<(
+        String,
+        String,
+        Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource>,
+    )> = Vec::new();
+    let core = client
+        .list_core_api_resources("v1")
         .await
         .map_err(|e| classify(e, server))?;
+    lists.push((String::new(), "v1".into(), core.resources));
+    let groups = client
+        .list_api_groups()
+        .await
+        .map_err(|e| classify(e, server))?;
+    for group in groups.groups {
+        let Some(preferred) = group
+            .preferred_version
+            .or_else(|| group.versions.first().cloned())
+        else {
+            continue;
+        };
+        match client
+            .list_api_group_resources(&preferred.group_version)
+            .await
+        {
+            Ok(list) => lists.push((
+                group.name.clone(),
+                preferred.version.clone(),
+                list.resources,
+            )),
+            Err(kube::Error::Api(s)) if s.code == 401 => {
+                return Err(Error::Unauthorized {
+                    server: server.to_string(),
+                })
+            }
+            Err(e) => {
+                tracing::warn!(group = %preferred.group_version, error = %e, "API group skipped: its discovery failed")
+            }
+        }
+    }
     let mut out = Vec::new();
-    for group in discovery.groups() {
-        for (ar, caps) in group.recommended_resources() {
-            if ar.plural.contains('/') {
+    for (group, version, resources) in lists {
+        for r in resources {
+            if r.name.contains('/') {
                 continue; // subresources
             }
+            let gvk = kube::api::GroupVersionKind::gvk(&group, &version, &r.kind);
+            let ar = ApiResource::from_gvk_with_plural(&gvk, &r.name);
             let served = ServedResource {
-                group: ar.group.clone(),
-                version: ar.version.clone(),
-                kind: ar.kind.clone(),
-                plural: ar.plural.clone(),
-                namespaced: caps.scope == Scope::Namespaced,
+                group: group.clone(),
+                version: version.clone(),
+                kind: r.kind.clone(),
+                plural: r.name.clone(),
+                namespaced: r.namespaced,
             };
-            let listable = caps.supports_operation(verbs::LIST);
-            out.push((served, ar, listable));
+            out.push((served, ar, r.verbs.iter().any(|v| v == "list")));
         }
     }
     Ok(out)
@@ -183,7 +225,34 @@ pub async fn collect(
     } else {
         opts.page_size
     };
-    for (res, ar, listable) in served_resources(&client, &server).await? {
+    let served = served_resources(&client, &server).await?;
+    // Rules about API-server versions (CVE checks) read the server's /version as an object.
+    let info = ServedResource {
+        group: API_SERVER_INFO_GROUP.into(),
+        version: "v1beta0".into(),
+        kind: "APIServerInfo".into(),
+        plural: "apiserverinfos".into(),
+        namespaced: false,
+    };
+    if wanted(&info) {
+        let version = client
+            .apiserver_version()
+            .await
+            .map_err(|e| classify(e, &server))?;
+        let data = serde_json::to_value(&version).map_err(|e| Error::Api(e.to_string()))?;
+        sink(InputObject {
+            value: serde_json::json!({
+                "apiVersion": format!("{API_SERVER_INFO_GROUP}/v1beta0"),
+                "kind": "APIServerInfo",
+                "metadata": {"name": "version"},
+                "data": data,
+            }),
+            source: None,
+        });
+        out.objects += 1;
+        out.counts.insert("apiserverinfo".into(), 1);
+    }
+    for (res, ar, listable) in served {
         if !listable || !wanted(&res) {
             continue;
         }
