@@ -154,7 +154,12 @@ fn list(a: ListArgs) -> Result<ExitCode> {
 }
 
 fn policy_test(a: PolicyTestArgs) -> Result<ExitCode> {
-    let lib = libsource::load(&a.library.args())?;
+    let mut lib = libsource::load(&a.library.args())?;
+    // A library root under test brings its own configuration inputs (--controls-config wins).
+    let own_inputs = a.path.join("default-config-inputs.json");
+    if a.library.controls_config.is_none() && own_inputs.is_file() {
+        lib.set_config_inputs_from(&own_inputs)?;
+    }
     let options = kubescape_posture::policytest::Options {
         ignore_messages: a.ignore_messages,
         rules: a.rules,

@@ -538,3 +538,33 @@ fn every_builtin_framework_reports_on_the_example_manifests() {
         );
     }
 }
+
+#[test]
+fn policy_test_of_a_library_root_uses_its_own_config_inputs() {
+    let root = tempfile::tempdir().unwrap();
+    let rule = root.path().join("rules/registry-check");
+    std::fs::create_dir_all(rule.join("test/blocked/input")).unwrap();
+    std::fs::write(rule.join("rule.metadata.json"), r#"{"name": "registry-check", "match": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["Pod"]}], "controlConfigInputs": [{"path": "settings.postureControlInputs.blocked"}]}"#).unwrap();
+    std::fs::write(
+        rule.join("raw.rego"),
+        "package armo_builtins\nimport rego.v1\ndeny contains {\"alertScore\": 1, \"alertObject\": {\"k8sApiObjects\": [p]}} if { some p in input; some b in data.postureControlInputs.blocked; startswith(p.spec.containers[0].image, b) }\n",
+    )
+    .unwrap();
+    std::fs::write(rule.join("test/blocked/input/pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: evil.io/x}]\n").unwrap();
+    std::fs::write(rule.join("test/blocked/expected.json"), r#"[{"alertScore": 1, "alertObject": {"k8sApiObjects": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}]}}]"#).unwrap();
+    std::fs::write(
+        root.path().join("default-config-inputs.json"),
+        r#"{"settings": {"postureControlInputs": {"blocked": ["evil.io"]}}}"#,
+    )
+    .unwrap();
+    let out = run(bin()
+        .args(["policy", "test"])
+        .arg(root.path())
+        .arg("--ignore-messages"));
+    assert_eq!(
+        text(&out.stdout).lines().last(),
+        Some("1 passed, 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+}
