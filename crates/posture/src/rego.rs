@@ -199,8 +199,8 @@ fn add_extensions(engine: &mut Engine) -> anyhow::Result<()> {
                 (Value::String(s), Value::String(p), Value::String(with)) => {
                     match goregex::compile(p) {
                         Ok(re) => Value::from(
-                            re.replace_all(s, go_replacement(with).as_str())
-                                .into_owned(),
+                            // Go's replacement syntax (`$1`, `${name}`, `$$`) is Rust's.
+                            re.replace_all(s, with.as_ref()).into_owned(),
                         ),
                         Err(_) => Value::Undefined,
                     }
@@ -265,12 +265,6 @@ fn limit(items: impl Iterator<Item = Value>, n: i64) -> Vec<Value> {
     } else {
         items.take(n as usize).collect()
     }
-}
-
-/// Go's replacement syntax (`$1`, `${name}`) is Rust's too, except that Rust reads `$1a` as a group
-/// named `1a`; Go does the same, so only `$$` needs no change. Kept as a seam for future differences.
-fn go_replacement(with: &str) -> String {
-    with.to_string()
 }
 
 /// OPA accepts `f("x")` at top level as shorthand for `f("x") := true`; regorus does not parse it.
