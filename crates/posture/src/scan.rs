@@ -545,7 +545,7 @@ fn evaluate_rule(
                 .flat_map(|m| m.resources.iter().map(String::as_str))
                 .collect();
             return RuleOutcome::Skipped(format!(
-                "needs {} data, which this scan did not collect (host scanner or cloud API)",
+                "needs {} data, which this scan did not collect (it comes from the node agent's host scanner, cloud provider APIs or image scans)",
                 kinds.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
@@ -1031,15 +1031,23 @@ fn assemble(
                 info,
             }
         } else if counters.skipped_resources > 0 {
-            let sub = per_resource
-                .values()
-                .find(|r| r.status.status == Status::Skipped)
-                .map(|r| r.status.sub_status.clone())
-                .unwrap_or_default();
-            StatusInfo {
-                status: Status::Skipped,
-                sub_status: sub,
-                info: String::new(),
+            match &config_missing {
+                Some(keys) => StatusInfo {
+                    status: Status::Skipped,
+                    sub_status: "configuration".into(),
+                    info: format!("configure {} with --controls-config", keys.join(", ")),
+                },
+                None => per_resource
+                    .values()
+                    .find(|r| r.status.status == Status::Skipped)
+                    .map(|r| StatusInfo {
+                        status: Status::Skipped,
+                        ..r.status.clone()
+                    })
+                    .unwrap_or(StatusInfo {
+                        status: Status::Skipped,
+                        ..Default::default()
+                    }),
             }
         } else if counters.all() == 0 {
             StatusInfo {

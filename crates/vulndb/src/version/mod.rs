@@ -1,0 +1,310 @@
+//! Version comparison per package ecosystem.
+//!
+//! Each ecosystem publishes its own ordering rules and they disagree on
+//! basic cases (`1.0~rc1` is older than `1.0` for dpkg and rpm, but not a
+//! version at all for semver), so each has its own hand-written comparator.
+//! These are the project's domain, so no third-party crate is used.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+mod apk;
+mod dpkg;
+mod pep440;
+mod rpm;
+mod semver;
+
+/// A version scheme. Several OSV ecosystems share one scheme (Debian and
+/// Ubuntu both use dpkg ordering), so this is the scheme, not the distro.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ecosystem {
+    /// Debian policy versions: `[epoch:]upstream[-revision]`.
+    Dpkg,
+    /// Alpine apk-tools versions.
+    Apk,
+    /// RPM `[epoch:]version[-release]` with rpmvercmp segments.
+    Rpm,
+    /// Semantic Versioning 2.0.0 (npm, crates.io).
+    Semver,
+    /// Go module versions (semver with `v`, `+incompatible`, pseudo-versions).
+    Go,
+    /// Python PEP 440 versions.
+    Pypi,
+}
+
+impl Ecosystem {
+    /// Short name used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ecosystem::Dpkg => "dpkg",
+            Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
+            Ecosystem::Semver => "semver",
+            Ecosystem::Go => "Go",
+            Ecosystem::Pypi => "PEP 440",
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The ecosystem name is not one we know how to order versions for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEcosystem(pub String);
+
+impl fmt::Display for UnknownEcosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown ecosystem {:?}: expected an OSV ecosystem such as Debian, Ubuntu, Alpine, \
+             Red Hat, Rocky Linux, AlmaLinux, npm, crates.io, Go or PyPI",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownEcosystem {}
+
+impl FromStr for Ecosystem {
+    type Err = UnknownEcosystem;
+
+    /// Accepts OSV ecosystem names. OSV qualifies distro ecosystems with a
+    /// release after a colon (`Debian:12`, `Alpine:v3.19`), so only the part
+    /// before the first colon decides. Our own scheme names are accepted too.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let base = s.split(':').next().unwrap_or("").trim();
+        let eco = match base {
+            "Debian" | "Ubuntu" | "dpkg" | "deb" => Ecosystem::Dpkg,
+            "Alpine" | "Wolfi" | "Chainguard" | "apk" => Ecosystem::Apk,
+            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Mageia" | "rpm" => {
+                Ecosystem::Rpm
+            }
+            "npm" | "crates.io" | "semver" => Ecosystem::Semver,
+            "Go" | "go" | "golang" => Ecosystem::Go,
+            "PyPI" | "pypi" | "pep440" => Ecosystem::Pypi,
+            _ => return Err(UnknownEcosystem(s.to_string())),
+        };
+        Ok(eco)
+    }
+}
+
+/// A string that is not a valid version of the given ecosystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionError {
+    pub ecosystem: Ecosystem,
+    pub input: String,
+    pub reason: String,
+}
+
+impl VersionError {
+    fn new(ecosystem: Ecosystem, input: &str, reason: impl Into<String>) -> Self {
+        VersionError {
+            ecosystem,
+            input: input.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for VersionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} version {:?}: {}",
+            self.ecosystem, self.input, self.reason
+        )
+    }
+}
+
+impl std::error::Error for VersionError {}
+
+/// Compares two versions of the same ecosystem.
+///
+/// Both inputs are validated first, so an error is returned for either
+/// malformed input even when the other one would decide the order early.
+pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionError> {
+    fn err(eco: Ecosystem, input: &str) -> impl FnOnce(String) -> VersionError + '_ {
+        move |reason| VersionError::new(eco, input, reason)
+    }
+    match eco {
+        Ecosystem::Dpkg => {
+            let va = dpkg::parse(a).map_err(err(eco, a))?;
+            let vb = dpkg::parse(b).map_err(err(eco, b))?;
+            Ok(dpkg::cmp(&va, &vb))
+        }
+        Ecosystem::Apk => {
+            let va = apk::parse(a).map_err(err(eco, a))?;
+            let vb = apk::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::Rpm => {
+            let va = rpm::parse(a).map_err(err(eco, a))?;
+            let vb = rpm::parse(b).map_err(err(eco, b))?;
+            Ok(rpm::cmp(&va, &vb))
+        }
+        Ecosystem::Semver => {
+            let va = semver::parse(a, false).map_err(err(eco, a))?;
+            let vb = semver::parse(b, false).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::Go => {
+            let va = semver::parse(a, true).map_err(err(eco, a))?;
+            let vb = semver::parse(b, true).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::Pypi => {
+            let va = pep440::parse(a).map_err(err(eco, a))?;
+            let vb = pep440::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+    }
+}
+
+/// Compares two runs of ASCII digits by numeric value without parsing them
+/// into an integer, so arbitrarily long runs (dates, hashes of digits) never
+/// overflow.
+fn cmp_digits(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// A run of digits ordered by numeric value (see [`cmp_digits`]); equality
+/// is numeric too, so `01 == 1`, keeping `Eq` consistent with `Ord`.
+#[derive(Debug, Clone)]
+struct Num(String);
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Num {}
+
+impl Ord for Num {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_digits(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for Num {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// Checks that every listed version is strictly less than each later one,
+    /// that reversing the arguments reverses the answer (antisymmetry) and
+    /// that each version equals itself.
+    pub fn assert_ascending(eco: Ecosystem, versions: &[&str]) {
+        for (i, a) in versions.iter().enumerate() {
+            assert_eq!(compare(eco, a, a), Ok(Ordering::Equal), "{eco}: {a} == {a}");
+            for b in &versions[i + 1..] {
+                assert_eq!(compare(eco, a, b), Ok(Ordering::Less), "{eco}: {a} < {b}");
+                assert_eq!(
+                    compare(eco, b, a),
+                    Ok(Ordering::Greater),
+                    "{eco}: {b} > {a}"
+                );
+            }
+        }
+    }
+
+    /// Checks pairwise expectations `(a, expected, b)` in both directions,
+    /// then that all versions named in the table form a consistent total
+    /// order (antisymmetric and transitive, equal versions interchangeable).
+    pub fn assert_pairs(eco: Ecosystem, cases: &[(&str, Ordering, &str)]) {
+        for &(a, want, b) in cases {
+            assert_eq!(compare(eco, a, b), Ok(want), "{eco}: {a} vs {b}");
+            assert_eq!(compare(eco, b, a), Ok(want.reverse()), "{eco}: {b} vs {a}");
+        }
+        let mut all: Vec<&str> = cases.iter().flat_map(|&(a, _, b)| [a, b]).collect();
+        all.sort_unstable();
+        all.dedup();
+        let ord = |x: &str, y: &str| compare(eco, x, y).unwrap();
+        all.sort_by(|x, y| ord(x, y));
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(ord(x, y), Ordering::Greater, "{eco}: sorted {x} before {y}");
+                assert_eq!(ord(x, y), ord(y, x).reverse(), "{eco}: {x} vs {y}");
+            }
+        }
+        // Versions that compare equal must be interchangeable everywhere.
+        for x in &all {
+            for y in &all {
+                if ord(x, y) == Ordering::Equal {
+                    for z in &all {
+                        assert_eq!(ord(x, z), ord(y, z), "{eco}: {x} == {y} but differ on {z}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that each input is rejected, and that the error names it.
+    pub fn assert_invalid(eco: Ecosystem, inputs: &[&str], valid: &str) {
+        for bad in inputs {
+            let err = compare(eco, bad, valid).expect_err(bad);
+            assert_eq!(err.ecosystem, eco);
+            assert_eq!(err.input, *bad);
+            assert!(err.to_string().contains(eco.name()), "{err}");
+            let err = compare(eco, valid, bad).expect_err(bad);
+            assert_eq!(err.input, *bad);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecosystem_from_osv_names() {
+        let cases = [
+            ("Debian", Ecosystem::Dpkg),
+            ("Debian:12", Ecosystem::Dpkg),
+            ("Ubuntu:22.04:LTS", Ecosystem::Dpkg),
+            ("Alpine", Ecosystem::Apk),
+            ("Alpine:v3.19", Ecosystem::Apk),
+            ("Red Hat", Ecosystem::Rpm),
+            ("Rocky Linux:9", Ecosystem::Rpm),
+            ("AlmaLinux", Ecosystem::Rpm),
+            ("npm", Ecosystem::Semver),
+            ("crates.io", Ecosystem::Semver),
+            ("Go", Ecosystem::Go),
+            ("PyPI", Ecosystem::Pypi),
+        ];
+        for (name, eco) in cases {
+            assert_eq!(name.parse::<Ecosystem>(), Ok(eco), "{name}");
+        }
+        let err = "Maven".parse::<Ecosystem>().unwrap_err();
+        assert!(err.to_string().contains("Maven"));
+    }
+
+    #[test]
+    fn error_message_names_ecosystem_and_input() {
+        let err = compare(Ecosystem::Semver, "1.0", "1.0.0").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("semver") && msg.contains("\"1.0\""), "{msg}");
+    }
+
+    #[test]
+    fn cmp_digits_is_numeric() {
+        assert_eq!(cmp_digits("010", "9"), Ordering::Greater);
+        assert_eq!(cmp_digits("000", ""), Ordering::Equal);
+        assert_eq!(
+            cmp_digits("99999999999999999999999", "100000000000000000000000"),
+            Ordering::Less
+        );
+    }
+}
