@@ -163,8 +163,8 @@ pub fn render(
     }
 }
 
-/// Renders `report` into `out`. The JSON report is streamed (it holds every scanned object and
-/// can be large); the other formats are rendered in memory first.
+/// Renders `report` into `out`. The JSON and SARIF reports are streamed (they can be large); the
+/// other formats are rendered in memory first.
 pub fn render_to(
     report: &PostureReport,
     format: Format,
@@ -173,6 +173,7 @@ pub fn render_to(
 ) -> Result<(), RenderError> {
     match format {
         Format::Json => json::write(report, out),
+        Format::Sarif => sarif::write(report, opts, out),
         other => out
             .write_all(render(report, other, opts)?.as_bytes())
             .map_err(RenderError::Io),

@@ -52,6 +52,18 @@ struct RuleInfo {
 }
 
 pub fn render(report: &PostureReport, opts: &RenderOptions) -> Result<String, RenderError> {
+    let mut out = Vec::new();
+    write(report, opts, &mut out)?;
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// Streams the SARIF log: results are built and written one at a time (a large scan has hundreds
+/// of thousands of them).
+pub fn write(
+    report: &PostureReport,
+    opts: &RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
     let findings = failed_findings(report);
     let s = &report.summary_details;
 
@@ -88,13 +100,12 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> Result<String, Re
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, k)| (*k, i)).collect();
 
     let rule_values: Vec<Value> = rules.values().map(rule).collect();
-    let mut results = Vec::new();
-    for (id, list) in &findings {
-        let info = &rules[id];
-        for f in list {
-            results.push(result(f, info, index[id], opts));
-        }
-    }
+    let results = LazyResults {
+        findings: &findings,
+        rules: &rules,
+        index: &index,
+        opts,
+    };
 
     let mut driver = Map::new();
     driver.insert("name".into(), json!("kubescape"));
@@ -110,7 +121,6 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> Result<String, Re
 
     let mut run = Map::new();
     run.insert("tool".into(), json!({ "driver": driver }));
-    run.insert("results".into(), Value::Array(results));
     run.insert("columnKind".into(), json!("unicodeCodePoints"));
     let mut props = Map::new();
     props.insert("complianceScore".into(), json!(s.compliance_score));
@@ -122,17 +132,61 @@ pub fn render(report: &PostureReport, opts: &RenderOptions) -> Result<String, Re
     }
     run.insert("properties".into(), Value::Object(props));
 
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [Value::Object(run)],
-    });
-    let mut out = serde_json::to_string_pretty(&log).map_err(|source| RenderError::Json {
+    let log = Log { run, results };
+    serde_json::to_writer_pretty(&mut *out, &log).map_err(|source| RenderError::Json {
         format: Format::Sarif,
         source,
     })?;
-    out.push('\n');
-    Ok(out)
+    out.write_all(b"\n").map_err(RenderError::Io)
+}
+
+/// `{"$schema", "version", "runs": [run + "results"]}` with the results serialised lazily.
+struct Log<'a> {
+    run: Map<String, Value>,
+    results: LazyResults<'a>,
+}
+
+impl serde::Serialize for Log<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Run<'b>(&'b Log<'b>);
+        impl serde::Serialize for Run<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.run.len() + 1))?;
+                for (k, v) in &self.0.run {
+                    m.serialize_entry(k, v)?;
+                }
+                m.serialize_entry("results", &self.0.results)?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("$schema", SCHEMA)?;
+        m.serialize_entry("version", "2.1.0")?;
+        m.serialize_entry("runs", &[Run(self)])?;
+        m.end()
+    }
+}
+
+struct LazyResults<'a> {
+    findings: &'a BTreeMap<&'a str, Vec<Finding<'a>>>,
+    rules: &'a BTreeMap<&'a str, RuleInfo>,
+    index: &'a BTreeMap<&'a str, usize>,
+    opts: &'a RenderOptions<'a>,
+}
+
+impl serde::Serialize for LazyResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for (id, list) in self.findings {
+            let info = &self.rules[id];
+            for f in list {
+                seq.serialize_element(&result(f, info, self.index[id], self.opts))?;
+            }
+        }
+        seq.end()
+    }
 }
 
 fn rule(r: &RuleInfo) -> Value {
