@@ -19,27 +19,7 @@ pub(super) fn parse(s: &str) -> Result<Version<'_>, String> {
     if s.chars().any(|c| c.is_whitespace()) {
         return Err("contains whitespace".into());
     }
-    // The epoch ends at the first colon; a missing epoch means 0.
-    let (epoch, rest) = match s.split_once(':') {
-        Some((e, rest)) => {
-            if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("epoch {e:?} is not a number"));
-            }
-            (e, rest)
-        }
-        None => ("0", s),
-    };
-    // The revision starts after the last hyphen, so the upstream part may
-    // itself contain hyphens; a missing revision compares as "".
-    let (upstream, revision) = match rest.rsplit_once('-') {
-        Some((u, r)) => {
-            if r.is_empty() {
-                return Err("empty revision after '-'".into());
-            }
-            (u, r)
-        }
-        None => (rest, ""),
-    };
+    let (epoch, upstream, revision) = super::split_epoch_release(s, "revision")?;
     if upstream.is_empty() {
         return Err("empty upstream version".into());
     }

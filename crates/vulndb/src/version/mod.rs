@@ -199,6 +199,34 @@ impl PartialOrd for Num {
     }
 }
 
+/// Splits `[epoch:]version[-release]`, the layout dpkg and rpm share: the epoch ends at the first
+/// colon (missing: "0"), the release starts after the last hyphen so the version itself may
+/// contain hyphens (missing: ""). `release_word` names the last part in errors.
+pub(super) fn split_epoch_release<'a>(
+    s: &'a str,
+    release_word: &str,
+) -> Result<(&'a str, &'a str, &'a str), String> {
+    let (epoch, rest) = match s.split_once(':') {
+        Some((e, rest)) => {
+            if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("epoch {e:?} is not a number"));
+            }
+            (e, rest)
+        }
+        None => ("0", s),
+    };
+    let (version, release) = match rest.rsplit_once('-') {
+        Some((v, r)) => {
+            if r.is_empty() {
+                return Err(format!("empty {release_word} after '-'"));
+            }
+            (v, r)
+        }
+        None => (rest, ""),
+    };
+    Ok((epoch, version, release))
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;

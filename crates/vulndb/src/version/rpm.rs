@@ -15,29 +15,9 @@ pub(super) fn parse(s: &str) -> Result<Version<'_>, String> {
     if s.is_empty() {
         return Err("empty version".into());
     }
-    // An epoch is only recognised as leading digits before a colon; a
-    // missing epoch is 0, as rpm treats it when comparing.
-    let (epoch, rest) = match s.split_once(':') {
-        Some((e, rest)) => {
-            if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("epoch {e:?} is not a number"));
-            }
-            (e, rest)
-        }
-        None => ("0", s),
-    };
-    // The release follows the last hyphen. A missing release compares as an
-    // empty string, i.e. older than any release (a total order is needed
-    // here; rpm's "match any release" semantics belong to range matching).
-    let (version, release) = match rest.rsplit_once('-') {
-        Some((v, r)) => {
-            if r.is_empty() {
-                return Err("empty release after '-'".into());
-            }
-            (v, r)
-        }
-        None => (rest, ""),
-    };
+    // A missing release compares as "", older than any release: a total order is needed here;
+    // rpm's "matches any release" semantics belong to range matching.
+    let (epoch, version, release) = super::split_epoch_release(s, "release")?;
     if version.is_empty() {
         return Err("empty version part".into());
     }
