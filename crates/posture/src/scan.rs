@@ -112,6 +112,9 @@ type ObjectKey = (String, String, String, String);
 struct Index<'a> {
     by_id: HashMap<&'a str, usize>,
     by_key: HashMap<&'a ObjectKey, usize>,
+    /// Object positions (ascending) per (apiVersion, kind): rules match kinds, so each rule tests
+    /// each distinct kind once instead of every object.
+    by_kind: BTreeMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> Index<'a> {
@@ -127,7 +130,28 @@ impl<'a> Index<'a> {
                 .enumerate()
                 .map(|(i, o)| (&o.key, i))
                 .collect(),
+            by_kind: objects
+                .iter()
+                .enumerate()
+                .fold(BTreeMap::new(), |mut m, (i, o)| {
+                    m.entry((o.key.0.as_str(), o.key.1.as_str()))
+                        .or_insert_with(Vec::new)
+                        .push(i);
+                    m
+                }),
         }
+    }
+
+    /// Positions of the objects whose kind satisfies `wanted`, in input order.
+    fn matching(&self, wanted: impl Fn(&str, &str) -> bool) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .by_kind
+            .iter()
+            .filter(|((api_version, kind), _)| wanted(api_version, kind))
+            .flat_map(|(_, positions)| positions.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out
     }
 }
 
@@ -535,9 +559,10 @@ fn evaluate_rule(
         ));
     }
     if !rule.dynamic_match.is_empty() {
-        let present = objects
-            .iter()
-            .any(|o| select::dynamic_matches(rule, &o.key.0, &o.key.1));
+        let present = index
+            .by_kind
+            .keys()
+            .any(|(api_version, kind)| select::dynamic_matches(rule, api_version, kind));
         if !present {
             let kinds: BTreeSet<&str> = rule
                 .dynamic_match
@@ -569,12 +594,8 @@ fn evaluate_rule(
     if program.uses_image_signatures {
         return RuleOutcome::Skipped("verifying image signatures is not supported yet".into());
     }
-    let mut matched: Vec<usize> = objects
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| select::rule_matches(rule, &o.key.0, &o.key.1))
-        .map(|(i, _)| i)
-        .collect();
+    let mut matched =
+        index.matching(|api_version, kind| select::rule_matches(rule, api_version, kind));
     let data = rule_data(lib, rule, opts);
     if !rule.resource_enumerator.trim().is_empty() && !matched.is_empty() {
         let filter =
