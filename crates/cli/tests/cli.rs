@@ -288,7 +288,7 @@ fn kustomize_directories_are_rendered() {
 }
 
 fn helm_python() -> Option<PathBuf> {
-    let p = PathBuf::from(std::env::var("HOME").ok()?).join(".cache/kubescape-rs/venv/bin/python");
+    let p = kubescape_testenv::cache_dir().join("venv/bin/python");
     let ok = Command::new(&p)
         .args(["-c", "import helm_python"])
         .output()

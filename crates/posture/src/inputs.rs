@@ -47,8 +47,12 @@ impl Renderers {
         let python = std::env::var_os("KUBESCAPE_HELM_PYTHON")
             .map(PathBuf::from)
             .or_else(|| {
-                let home = std::env::var_os("HOME")?;
-                let p = Path::new(&home).join(".cache/kubescape-rs/venv/bin/python");
+                // The venv scripts/setup.sh makes (KUBESCAPE_RS_CACHE, default ~/.cache/kubescape-rs).
+                let cache = match std::env::var_os("KUBESCAPE_RS_CACHE") {
+                    Some(c) => PathBuf::from(c),
+                    None => Path::new(&std::env::var_os("HOME")?).join(".cache/kubescape-rs"),
+                };
+                let p = cache.join("venv/bin/python");
                 p.is_file().then_some(p)
             });
         let python_with_helm = python.filter(|p| {
