@@ -140,7 +140,7 @@ cmd_install() {
   local gohome
   gohome=$(mktemp -d)
   # shellcheck disable=SC2064  # expand now: the local is gone when the trap runs
-  trap "chmod -R u+w '$gohome' 2>/dev/null; rm -rf '$gohome'" EXIT
+  trap "chmod -R u+w '$gohome' 2>/dev/null || true; rm -rf '$gohome'" EXIT
   (
     cd "$tree"
     mkdir -p .go/src/k8s.io
