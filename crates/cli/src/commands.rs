@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Run an in-cluster service (role)
+    Serve {
+        #[command(subcommand)]
+        command: Box<crate::serve::ServeCommand>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -113,6 +118,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Test(a),
         } => policy_test(a),
+        Command::Serve { command } => crate::serve::run(*command),
     }
 }
 

@@ -4,6 +4,7 @@ mod commands;
 mod download;
 mod libsource;
 mod scan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -11,7 +12,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    let server = matches!(cli.command, commands::Command::Serve { .. });
+    init_logging(cli.log_level.as_deref(), server);
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -21,12 +23,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: Option<&str>) {
+/// Commands log warnings to a terminal; services log progress, as JSON unless on a terminal
+/// (in a pod, log collectors parse it).
+fn init_logging(level: Option<&str>, server: bool) {
+    use std::io::IsTerminal;
+    let default = if server { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KUBESCAPE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.unwrap_or("warn")));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.unwrap_or(default)));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if server && !std::io::stderr().is_terminal() {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
 }
