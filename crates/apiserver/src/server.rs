@@ -562,8 +562,10 @@ async fn resource_request(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/json")
                 .to_string();
-            check_json_content_type(&content_type)?;
+            // The body is read before it is judged so that an error answer does not leave an
+            // unread request stream behind (HTTP/2 clients see that as a reset).
             let body = read_body(req, def).await?;
+            check_json_content_type(&content_type)?;
             let mut obj = object::parse_body(def, &body)?;
             drop(body);
             object::check_identity(def, &mut obj, &ns, None)?;
@@ -592,8 +594,10 @@ async fn resource_request(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/json")
                 .to_string();
-            check_json_content_type(&content_type)?;
+            // The body is read before it is judged so that an error answer does not leave an
+            // unread request stream behind (HTTP/2 clients see that as a reset).
             let body = read_body(req, def).await?;
+            check_json_content_type(&content_type)?;
             let mut obj = object::parse_body(def, &body)?;
             drop(body);
             object::check_identity(def, &mut obj, &ns, Some(&name))?;
@@ -623,8 +627,8 @@ async fn resource_request(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            let kind = PatchType::from_content_type(&content_type)?;
             let body = read_body(req, def).await?;
+            let kind = PatchType::from_content_type(&content_type)?;
             // A patch without a resourceVersion of its own applies to whatever is current:
             // retry when another writer got in between our read and our write.
             for attempt in 0.. {

@@ -32,6 +32,8 @@
 //!    cluster and removes DIR after the process died without running `atexit` (a signal, a
 //!    nextest timeout, `abort`).
 
+pub mod storage;
+
 use std::ffi::c_int;
 use std::io::Write;
 use std::path::{Path, PathBuf};
