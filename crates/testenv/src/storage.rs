@@ -216,6 +216,35 @@ impl StorageServer {
     }
 }
 
+impl StorageServer {
+    /// An HTTP client that trusts the test CA and presents the client certificate.
+    pub fn agent(&self) -> ureq::Agent {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(&self.pki.ca).expect("CA file") {
+            roots.add(c.expect("CA cert")).expect("usable CA");
+        }
+        let chain: Vec<_> = CertificateDer::pem_file_iter(&self.pki.client_cert)
+            .expect("client cert")
+            .map(|c| c.expect("client cert"))
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(&self.pki.client_key).expect("client key");
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .expect("client auth");
+        ureq::AgentBuilder::new()
+            .tls_config(std::sync::Arc::new(config))
+            .timeout(Duration::from_secs(60))
+            .build()
+    }
+}
+
 impl Drop for StorageServer {
     fn drop(&mut self) {
         self.kill();
