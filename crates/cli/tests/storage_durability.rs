@@ -12,7 +12,14 @@ const GV: &str = "spdx.softwarecomposition.kubescape.io/v1beta1";
 
 fn payload(writer: usize, seq: usize) -> Value {
     // ~10 KB of content that differs per object, so a torn or swapped write cannot pass.
-    let rows: Vec<String> = (0..160).map(|i| format!("w{writer}-s{seq}-row{i:03}-{:08x}", (writer * 7919 + seq * 104729 + i) as u32)).collect();
+    let rows: Vec<String> = (0..160)
+        .map(|i| {
+            format!(
+                "w{writer}-s{seq}-row{i:03}-{:08x}",
+                (writer * 7919 + seq * 104729 + i) as u32
+            )
+        })
+        .collect();
     json!({"controls": {"C-0017": {"controlID": "C-0017", "status": {"status": "failed"}}}, "rows": rows})
 }
 
@@ -25,12 +32,20 @@ fn every_acknowledged_write_survives_sigkill() {
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         &[],
     );
-    let url = format!("{}/apis/{GV}/namespaces/burst/workloadconfigurationscans", server.url());
+    let url = format!(
+        "{}/apis/{GV}/namespaces/burst/workloadconfigurationscans",
+        server.url()
+    );
     let acknowledged: Arc<Mutex<Vec<(String, Value, u64)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..6)
         .map(|w| {
-            let (agent, url, acked, stop) = (server.agent(), url.clone(), acknowledged.clone(), stop.clone());
+            let (agent, url, acked, stop) = (
+                server.agent(),
+                url.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            );
             std::thread::spawn(move || {
                 for seq in 0.. {
                     if stop.load(Ordering::Relaxed) {
@@ -40,10 +55,19 @@ fn every_acknowledged_write_survives_sigkill() {
                     let spec = payload(w, seq);
                     let body = json!({"apiVersion": GV, "kind": "WorkloadConfigurationScan",
                         "metadata": {"name": name, "namespace": "burst"}, "spec": spec});
-                    match agent.post(&url).set("Content-Type", "application/json").send_string(&body.to_string()) {
+                    match agent
+                        .post(&url)
+                        .set("Content-Type", "application/json")
+                        .send_string(&body.to_string())
+                    {
                         Ok(resp) => {
-                            let stored: Value = serde_json::from_reader(resp.into_reader()).unwrap();
-                            let rv = stored["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+                            let stored: Value =
+                                serde_json::from_reader(resp.into_reader()).unwrap();
+                            let rv = stored["metadata"]["resourceVersion"]
+                                .as_str()
+                                .unwrap()
+                                .parse()
+                                .unwrap();
                             acked.lock().unwrap().push((name, spec, rv));
                         }
                         Err(_) => break, // the server is gone
@@ -63,29 +87,54 @@ fn every_acknowledged_write_survives_sigkill() {
         w.join().unwrap();
     }
     let acked = std::mem::take(&mut *acknowledged.lock().unwrap());
-    assert!(acked.len() >= 300, "the burst was too small to mean anything: {}", acked.len());
+    assert!(
+        acked.len() >= 300,
+        "the burst was too small to mean anything: {}",
+        acked.len()
+    );
 
     server.restart();
     let agent = server.agent();
     for (name, spec, rv) in &acked {
-        let got: Value = serde_json::from_reader(agent
-            .get(&format!("{url}/{name}"))
-            .call()
-            .unwrap_or_else(|e| panic!("acknowledged write {name} lost after SIGKILL: {e}"))
-            .into_reader(),
+        let got: Value = serde_json::from_reader(
+            agent
+                .get(&format!("{url}/{name}"))
+                .call()
+                .unwrap_or_else(|e| panic!("acknowledged write {name} lost after SIGKILL: {e}"))
+                .into_reader(),
         )
         .unwrap();
         assert_eq!(&got["spec"], spec, "{name} changed");
         assert_eq!(got["metadata"]["resourceVersion"], rv.to_string(), "{name}");
     }
     // Everything stored is intact JSON, and new writes get versions above every old one.
-    let list: Value = serde_json::from_reader(agent.get(&url).call().unwrap().into_reader()).unwrap();
+    let list: Value =
+        serde_json::from_reader(agent.get(&url).call().unwrap().into_reader()).unwrap();
     let items = list["items"].as_array().unwrap();
     assert!(items.len() >= acked.len());
     let max_rv = acked.iter().map(|a| a.2).max().unwrap();
     let body = json!({"apiVersion": GV, "kind": "WorkloadConfigurationScan", "metadata": {"name": "after-restart"}, "spec": {}});
-    let created: Value = serde_json::from_reader(agent.post(&url).set("Content-Type", "application/json").send_string(&body.to_string()).unwrap().into_reader()).unwrap();
-    let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
-    assert!(rv > max_rv, "resourceVersion went back after restart: {rv} <= {max_rv}");
-    eprintln!("{} acknowledged writes before SIGKILL, all present; {} objects stored", acked.len(), items.len());
+    let created: Value = serde_json::from_reader(
+        agent
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string())
+            .unwrap()
+            .into_reader(),
+    )
+    .unwrap();
+    let rv: u64 = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        rv > max_rv,
+        "resourceVersion went back after restart: {rv} <= {max_rv}"
+    );
+    eprintln!(
+        "{} acknowledged writes before SIGKILL, all present; {} objects stored",
+        acked.len(),
+        items.len()
+    );
 }

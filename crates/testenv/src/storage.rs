@@ -33,22 +33,107 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 impl Pki {
-    pub fn create(dir: &Path, ip: IpAddr) -> Pki {
+    /// `dns`: extra names of the serving certificate (e.g. `storage.<ns>.svc` for an APIService).
+    pub fn create(dir: &Path, ip: IpAddr, dns: &[&str]) -> Pki {
         std::fs::create_dir_all(dir).expect("pki dir");
-        openssl(dir, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
-        openssl(dir, &["req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "30", "-subj", "/CN=storage-test-ca", "-out", "ca.crt"]);
+        openssl(
+            dir,
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "ca.key",
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-sha256",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=storage-test-ca",
+                "-out",
+                "ca.crt",
+            ],
+        );
         let issue = |name: &str, subj: &str, ext: &str| {
-            openssl(dir, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &format!("{name}.key")]);
+            openssl(
+                dir,
+                &[
+                    "ecparam",
+                    "-name",
+                    "prime256v1",
+                    "-genkey",
+                    "-noout",
+                    "-out",
+                    &format!("{name}.key"),
+                ],
+            );
             // PKCS#8 is what every TLS stack reads.
-            openssl(dir, &["pkcs8", "-topk8", "-nocrypt", "-in", &format!("{name}.key"), "-out", &format!("{name}.pk8")]);
-            openssl(dir, &["req", "-new", "-key", &format!("{name}.key"), "-subj", subj, "-out", &format!("{name}.csr")]);
+            openssl(
+                dir,
+                &[
+                    "pkcs8",
+                    "-topk8",
+                    "-nocrypt",
+                    "-in",
+                    &format!("{name}.key"),
+                    "-out",
+                    &format!("{name}.pk8"),
+                ],
+            );
+            openssl(
+                dir,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    &format!("{name}.key"),
+                    "-subj",
+                    subj,
+                    "-out",
+                    &format!("{name}.csr"),
+                ],
+            );
             std::fs::write(dir.join(format!("{name}.ext")), ext).expect("ext file");
-            openssl(dir, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-sha256", "-days", "30", "-extfile", &format!("{name}.ext"), "-out", &format!("{name}.crt")]);
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &format!("{name}.csr"),
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-sha256",
+                    "-days",
+                    "30",
+                    "-extfile",
+                    &format!("{name}.ext"),
+                    "-out",
+                    &format!("{name}.crt"),
+                ],
+            );
         };
         issue(
             "server",
             "/CN=storage",
-            &format!("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:{ip},IP:127.0.0.1,DNS:localhost\n"),
+            &format!(
+                "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:{ip},IP:127.0.0.1,DNS:localhost{}\n",
+                dns.iter().map(|d| format!(",DNS:{d}")).collect::<String>()
+            ),
         );
         issue(
             "client",
@@ -91,7 +176,18 @@ impl StorageServer {
     /// Starts `binary serve storage` on `ip` with a client CA and AlwaysAllow authorization
     /// plus `extra_args`; `dir` holds PKI, data and logs.
     pub fn start(binary: &Path, dir: &Path, ip: IpAddr, extra_args: &[&str]) -> StorageServer {
-        let pki = Pki::create(&dir.join("pki"), ip);
+        Self::start_with_names(binary, dir, ip, &[], extra_args)
+    }
+
+    /// [`StorageServer::start`] with extra DNS names in the serving certificate.
+    pub fn start_with_names(
+        binary: &Path,
+        dir: &Path,
+        ip: IpAddr,
+        dns: &[&str],
+        extra_args: &[&str],
+    ) -> StorageServer {
+        let pki = Pki::create(&dir.join("pki"), ip, dns);
         let port = free_port(ip);
         let data_dir = dir.join("data");
         let kubeconfig = dir.join("kubeconfig");
@@ -116,7 +212,10 @@ impl StorageServer {
             format!("--tls-private-key-file={}", pki.server_key.display()),
             format!("--client-ca-file={}", pki.ca.display()),
         ];
-        if !extra_args.iter().any(|a| a.starts_with("--authorization-mode")) {
+        if !extra_args
+            .iter()
+            .any(|a| a.starts_with("--authorization-mode"))
+        {
             args.push("--authorization-mode=AlwaysAllow".into());
         }
         args.extend(extra_args.iter().map(|s| s.to_string()));
@@ -159,10 +258,18 @@ impl StorageServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect((self.ip, self.port)).is_err() {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("storage server exited ({status}): {}", self.log_text());
             }
-            assert!(Instant::now() < deadline, "storage server did not listen within 30 s: {}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "storage server did not listen within 30 s: {}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -210,7 +317,10 @@ impl StorageServer {
         let mut cmd = Command::new("curl");
         cmd.args(["-sS", "--cacert"]).arg(&self.pki.ca);
         if authenticated {
-            cmd.arg("--cert").arg(&self.pki.client_cert).arg("--key").arg(&self.pki.client_key);
+            cmd.arg("--cert")
+                .arg(&self.pki.client_cert)
+                .arg("--key")
+                .arg(&self.pki.client_key);
         }
         cmd.args(args).output().expect("run curl")
     }

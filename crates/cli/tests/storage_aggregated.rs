@@ -1,0 +1,365 @@
+//! End to end: `kubescape serve storage` registered as an APIService behind a real
+//! kube-apiserver 1.20, used with the real kubectl through kube-apiserver: front-proxy
+//! authentication (the CA read from kube-system/extension-apiserver-authentication),
+//! authorization by SubjectAccessReview, including an RBAC denial.
+//!
+//! kube-apiserver refuses loopback endpoints, so the server listens on the root-namespace end
+//! of a veth pair this test creates (its peer sits in a network namespace the test also
+//! creates); both are removed at the end.
+
+use kubescape_testenv::storage::StorageServer;
+use kubescape_testenv::TestCluster;
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const GV: &str = "spdx.softwarecomposition.kubescape.io/v1beta1";
+const APISERVICE: &str = "v1beta1.spdx.softwarecomposition.kubescape.io";
+
+struct Network {
+    netns: String,
+    veth: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl Network {
+    fn create(tag: u32) -> Result<(Network, Ipv4Addr), String> {
+        let netns = format!("ks-storage-{tag}");
+        let veth = format!("ksst{tag}");
+        let peer = format!("ksst{tag}p");
+        let octet = (tag % 60) as u8 * 4;
+        let host = Ipv4Addr::new(10, 203, 1, octet + 1);
+        let net = Network {
+            netns: netns.clone(),
+            veth: veth.clone(),
+        };
+        ip(&["netns", "add", &netns])?;
+        ip(&["link", "add", &veth, "type", "veth", "peer", "name", &peer])?;
+        ip(&["link", "set", &peer, "netns", &netns])?;
+        ip(&["addr", "add", &format!("{host}/30"), "dev", &veth])?;
+        ip(&["link", "set", &veth, "up"])?;
+        ip(&[
+            "netns",
+            "exec",
+            &netns,
+            "ip",
+            "addr",
+            "add",
+            &format!("10.203.1.{}/30", octet + 2),
+            "dev",
+            &peer,
+        ])?;
+        ip(&["netns", "exec", &netns, "ip", "link", "set", &peer, "up"])?;
+        Ok((net, host))
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = ip(&["link", "del", &self.veth]);
+        let _ = ip(&["netns", "del", &self.netns]);
+    }
+}
+
+struct Registration<'a> {
+    cluster: &'a TestCluster,
+    namespace: String,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .cluster
+            .kubectl(&["delete", "apiservice", APISERVICE, "--ignore-not-found"]);
+        let _ = self
+            .cluster
+            .kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]);
+    }
+}
+
+fn assert_ok(what: &str, out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn kubectl_through_kube_apiserver_with_rbac() {
+    let cluster = TestCluster::get();
+    let tag = std::process::id() % 10_000;
+    let (_net, host) = match Network::create(tag) {
+        Ok(n) => n,
+        Err(e) => panic!("this test needs root and iproute2 to create a veth pair: {e}"),
+    };
+    let ns = cluster.unique_namespace("storage-e2e");
+    let _registration = Registration {
+        cluster,
+        namespace: ns.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let service_name = format!("storage.{ns}.svc");
+    let server = StorageServer::start_with_names(
+        env!("CARGO_BIN_EXE_kubescape").as_ref(),
+        dir.path(),
+        IpAddr::V4(host),
+        &[&service_name],
+        &[
+            "--authorization-mode=Delegated",
+            &format!(
+                "--authentication-kubeconfig={}",
+                cluster.kubeconfig().display()
+            ),
+        ],
+    );
+
+    let ca_bundle = {
+        use std::io::Write;
+        let pem = std::fs::read(&server.pki.ca).unwrap();
+        let mut child = Command::new("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&pem).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1
+kind: Service
+metadata: {{name: storage, namespace: {ns}}}
+spec:
+  ports: [{{name: https, port: 443, targetPort: {port}, protocol: TCP}}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: storage, namespace: {ns}}}
+subsets:
+- addresses: [{{ip: {host}}}]
+  ports: [{{name: https, port: {port}, protocol: TCP}}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {{name: {APISERVICE}}}
+spec:
+  group: spdx.softwarecomposition.kubescape.io
+  version: v1beta1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  caBundle: {ca_bundle}
+  service: {{name: storage, namespace: {ns}, port: 443}}
+",
+        port = server.port
+    ));
+    let out = cluster.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        &format!("apiservice/{APISERVICE}"),
+        "--timeout=60s",
+    ]);
+    assert_ok(
+        &format!("APIService available (server log: {})", server.log_text()),
+        &out,
+    );
+
+    // Discovery through kube-apiserver lists our kinds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = cluster.kubectl(&[
+            "api-resources",
+            "--api-group=spdx.softwarecomposition.kubescape.io",
+            "-o",
+            "name",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("vulnerabilitymanifestsummaries.spdx.softwarecomposition.kubescape.io") {
+            assert!(
+                text.contains("applicationprofiles") && text.contains("sbomsyfts"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kinds not discovered through kube-apiserver: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let summary = |name: &str, critical: u32| {
+        format!("apiVersion: {GV}\nkind: VulnerabilityManifestSummary\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: {name}}}\nspec:\n  severities:\n    critical: {{all: {critical}, relevant: 0}}\n    high: {{all: 1, relevant: 0}}\n")
+    };
+    // A watch through kube-apiserver, started before the changes.
+    let watch = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args([
+            "get",
+            "vulnerabilitymanifestsummaries",
+            "-n",
+            &ns,
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=30s",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(cluster.apply_yaml(&summary("web", 2)).contains("created"));
+    cluster.apply_yaml(&summary("api", 0));
+    let table = cluster.kubectl_ok(&["get", "vulnerabilitymanifestsummaries", "-n", &ns]);
+    assert!(
+        table.lines().next().unwrap().contains("CRITICAL"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("web ") && l.split_whitespace().nth(1) == Some("2")),
+        "{table}"
+    );
+    let yaml = cluster.kubectl_ok(&[
+        "get",
+        "vulnerabilitymanifestsummary",
+        "web",
+        "-n",
+        &ns,
+        "-o",
+        "yaml",
+    ]);
+    assert!(
+        yaml.contains("resourceVersion:") && yaml.contains("uid:"),
+        "{yaml}"
+    );
+    let all = cluster.kubectl_ok(&["get", "vulnerabilitymanifestsummaries", "-A", "-o", "name"]);
+    assert_eq!(all.lines().count(), 2, "{all}");
+    let selected = cluster.kubectl_ok(&[
+        "get",
+        "vulnerabilitymanifestsummaries",
+        "-n",
+        &ns,
+        "-l",
+        "app=api",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(
+        selected.trim(),
+        "vulnerabilitymanifestsummary.spdx.softwarecomposition.kubescape.io/api"
+    );
+    cluster.kubectl_ok(&[
+        "patch",
+        "vulnerabilitymanifestsummary",
+        "web",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"severities":{"critical":{"all":5}}}}"#,
+    ]);
+    cluster.kubectl_ok(&["delete", "vulnerabilitymanifestsummary", "web", "-n", &ns]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut watch = watch;
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let events: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        events,
+        ["ADDED web", "ADDED api", "MODIFIED web", "DELETED web"],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // RBAC: the unprivileged user is denied by our server's SubjectAccessReview...
+    let out = cluster.kubectl_limited(&["get", "vulnerabilitymanifestsummaries", "-n", &ns]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("Forbidden")
+            && err.contains(
+                "User \"limited\" cannot list resource \"vulnerabilitymanifestsummaries\""
+            ),
+        "{err}"
+    );
+    // ...and allowed once RBAC grants it, for exactly what was granted.
+    cluster.apply_yaml(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: read-summaries, namespace: {ns}}}
+rules:
+- apiGroups: [spdx.softwarecomposition.kubescape.io]
+  resources: [vulnerabilitymanifestsummaries]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: read-summaries, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-summaries}}
+subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
+"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = cluster.kubectl_limited(&[
+            "get",
+            "vulnerabilitymanifestsummaries",
+            "-n",
+            &ns,
+            "-o",
+            "name",
+        ]);
+        if out.status.success() {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "vulnerabilitymanifestsummary.spdx.softwarecomposition.kubescape.io/api"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "granted list still denied: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let out =
+        cluster.kubectl_limited(&["delete", "vulnerabilitymanifestsummary", "api", "-n", &ns]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot delete resource"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The identity came from kube-apiserver's front-proxy headers, not from a client certificate.
+    let log = server.log_text();
+    assert!(
+        !log.contains("not allowed (--requestheader-allowed-names)"),
+        "{log}"
+    );
+}
