@@ -128,7 +128,21 @@ impl Auth {
         PeerIdentity::None
     }
 
+    /// Every authenticated user is also in `system:authenticated`, as kube-apiserver adds it:
+    /// RBAC's default discovery and OpenAPI permissions are granted to that group.
     pub async fn authenticate(
+        &self,
+        peer: &PeerIdentity,
+        headers: &hyper::HeaderMap,
+    ) -> Result<User, ApiError> {
+        let mut user = self.identify(peer, headers).await?;
+        if user.name != "system:anonymous" && !user.groups.iter().any(|g| g == "system:authenticated") {
+            user.groups.push("system:authenticated".into());
+        }
+        Ok(user)
+    }
+
+    async fn identify(
         &self,
         peer: &PeerIdentity,
         headers: &hyper::HeaderMap,

@@ -356,6 +356,19 @@ subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // kube-apiserver merged our OpenAPI document (fetched as system:aggregator, authorized by
+    // SubjectAccessReview): explain works through it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = cluster.kubectl(&["explain", "vulnerabilitymanifestsummaries.spec.severities"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && text.contains("critical") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "explain through kube-apiserver: {text} {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+
     // The identity came from kube-apiserver's front-proxy headers, not from a client certificate.
     let log = server.log_text();
     assert!(
