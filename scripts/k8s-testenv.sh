@@ -27,7 +27,10 @@ K8S_VERSION=1.20.2
 K8S_DEB_VERSION=1.20.5+really1.20.2
 CACHE="${KUBESCAPE_RS_CACHE:-$HOME/.cache/kubescape-rs}"
 BIN_DIR="$CACHE/bin"
-APISERVER_BIN="$BIN_DIR/kube-apiserver-$K8S_VERSION"
+# Build revision of our kube-apiserver binary (keys the cache): r2 = vendored reflect2 fixed
+# for the Go 1.18+ runtime (see fix_reflect2).
+APISERVER_BUILD=r2
+APISERVER_BIN="$BIN_DIR/kube-apiserver-$K8S_VERSION-$APISERVER_BUILD"
 SRC_DIR="$CACHE/k8s-src"
 READY_TIMEOUT="${KUBESCAPE_TESTENV_READY_TIMEOUT:-60}"
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -136,6 +139,7 @@ cmd_install() {
   log "unpacking $dsc"
   dpkg-source --no-check -x "$dsc" "$tree" >&2 || die "dpkg-source -x $SRC_DIR/$dsc failed"
 
+  fix_reflect2 "$tree"
   log "building kube-apiserver (make WHAT=cmd/kube-apiserver; ~5 min on 2 cores; log: $SRC_DIR/build.log)"
   local gohome
   gohome=$(mktemp -d)
@@ -162,6 +166,57 @@ cmd_install() {
   chmod -R u+w "$gohome" 2>/dev/null || true
   rm -rf "$tree" "$gohome"
   log "installed $APISERVER_BIN in $((SECONDS - t0)) s"
+}
+
+# Kubernetes 1.20 vendors github.com/modern-go/reflect2 1.0.1, which links against the Go
+# runtime's pre-1.18 mapiterinit (it returned an iterator; since 1.18 the caller passes one in,
+# and the iterator struct must have its full size). Built with Debian's Go 1.19 unchanged, every
+# JSON decode of a custom resource (json-iterator over maps) crashes kube-apiserver with
+# "unexpected fault address" in mapiternext. Rewrite the two declarations to the 1.18 contract.
+fix_reflect2() {
+  local dir="$1/vendor/github.com/modern-go/reflect2"
+  [ -f "$dir/unsafe_link.go" ] || die "vendored reflect2 not found in $1"
+  log "adapting vendored reflect2 to the Go 1.18+ map iterator contract"
+  python3 - "$dir" <<'PY' || die "could not adapt reflect2 in $dir"
+import pathlib, sys
+d = pathlib.Path(sys.argv[1])
+link = d / "unsafe_link.go"
+s = link.read_text()
+old_decl = "func mapiterinit(rtype unsafe.Pointer, m unsafe.Pointer) *hiter"
+old_struct = """type hiter struct {
+	key   unsafe.Pointer // Must be in first position.  Write nil to indicate iteration end (see cmd/internal/gc/range.go).
+	value unsafe.Pointer // Must be in second position (see cmd/internal/gc/range.go).
+	// rest fields are ignored
+}"""
+new_struct = """type hiter struct {
+	key         unsafe.Pointer
+	value       unsafe.Pointer
+	t           unsafe.Pointer
+	h           unsafe.Pointer
+	buckets     unsafe.Pointer
+	bptr        unsafe.Pointer
+	overflow    *[]unsafe.Pointer
+	oldoverflow *[]unsafe.Pointer
+	startBucket uintptr
+	offset      uint8
+	wrapped     bool
+	B           uint8
+	i           uint8
+	bucket      uintptr
+	checkBucket uintptr
+}"""
+assert s.count(old_decl) == 1 and s.count(old_struct) == 1, "unexpected unsafe_link.go"
+s = s.replace(old_decl, "func mapiterinit(rtype unsafe.Pointer, m unsafe.Pointer, it *hiter)")
+link.write_text(s.replace(old_struct, new_struct))
+m = d / "unsafe_map.go"
+s = m.read_text()
+old_call = "		hiter:      mapiterinit(type2.rtype, *(*unsafe.Pointer)(obj)),"
+assert s.count(old_call) == 1, "unexpected unsafe_map.go"
+s = s.replace("func (type2 *UnsafeMapType) UnsafeIterate(obj unsafe.Pointer) MapIterator {\n\treturn &UnsafeMapIterator{",
+              "func (type2 *UnsafeMapType) UnsafeIterate(obj unsafe.Pointer) MapIterator {\n\tit := new(hiter)\n\tmapiterinit(type2.rtype, *(*unsafe.Pointer)(obj), it)\n\treturn &UnsafeMapIterator{")
+assert "it := new(hiter)" in s, "unexpected UnsafeIterate"
+m.write_text(s.replace(old_call, "		hiter:      it,"))
+PY
 }
 
 # ------------------------------------------------------------------------------------------------

@@ -136,7 +136,9 @@ impl Auth {
         headers: &hyper::HeaderMap,
     ) -> Result<User, ApiError> {
         let mut user = self.identify(peer, headers).await?;
-        if user.name != "system:anonymous" && !user.groups.iter().any(|g| g == "system:authenticated") {
+        if user.name != "system:anonymous"
+            && !user.groups.iter().any(|g| g == "system:authenticated")
+        {
             user.groups.push("system:authenticated".into());
         }
         Ok(user)

@@ -65,7 +65,7 @@ pub trait Backend: Send + Sync + 'static {
     ) -> ApiResult<u64>;
     /// Applies a change once it is durable; returns the object as stored (for a delete, its
     /// last state with the deletion's resourceVersion).
-    fn write(&self, op: WriteOp) -> ApiResult<Vec<u8>>;
+    fn write(&self, op: WriteOp) -> ApiResult<bytes::Bytes>;
     /// Lines of Prometheus text exposition describing the store.
     fn metrics(&self) -> String {
         String::new()

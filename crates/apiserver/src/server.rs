@@ -32,6 +32,10 @@ pub struct ServeOptions {
     pub bookmark_interval: Duration,
     /// Longest a watch runs before the client has to re-establish it.
     pub max_watch: Duration,
+    /// Request bodies being processed at once, in MiB. A write holds up to about three copies
+    /// of its object (body, parsed, serialized), so this bounds write memory whatever the
+    /// number of concurrent clients; more wait.
+    pub write_budget_mib: u32,
 }
 
 impl Default for ServeOptions {
@@ -39,6 +43,7 @@ impl Default for ServeOptions {
         ServeOptions {
             bookmark_interval: Duration::from_secs(60),
             max_watch: Duration::from_secs(1800),
+            write_budget_mib: 64,
         }
     }
 }
@@ -52,6 +57,7 @@ pub struct App {
     openapi_v3: Bytes,
     openapi_v3_root: Bytes,
     validation: Vec<Value>,
+    write_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -70,11 +76,14 @@ impl App {
             backend,
             auth,
             metrics,
-            opts,
             openapi_v2: v2.into(),
             openapi_v3: v3.into(),
             openapi_v3_root: v3_root.into(),
             validation,
+            write_budget: Arc::new(tokio::sync::Semaphore::new(
+                opts.write_budget_mib.max(1) as usize
+            )),
+            opts,
         })
     }
 }
@@ -463,6 +472,30 @@ fn discovery_response(
     Ok(json_response(StatusCode::OK, &discovery::group_list(reg)))
 }
 
+/// Waits for room in the write budget for this request's body.
+async fn write_permit(
+    app: &App,
+    req: &Request<Incoming>,
+    def: &ResourceDef,
+) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(def.max_object_bytes);
+    let mib = declared
+        .min(def.max_object_bytes)
+        .div_ceil(1024 * 1024)
+        .max(1) as u32;
+    let mib = mib.min(app.opts.write_budget_mib.max(1));
+    app.write_budget
+        .clone()
+        .acquire_many_owned(mib)
+        .await
+        .map_err(|_| ApiError::unavailable("the server is shutting down"))
+}
+
 async fn read_body(req: Request<Incoming>, def: &ResourceDef) -> ApiResult<Bytes> {
     let limit = def.max_object_bytes;
     let too_large = || {
@@ -556,6 +589,7 @@ async fn resource_request(
         "list" => list(app, index, namespace, q, shape, partial_version).await,
         "watch" => watch(app, index, namespace, q, shape).await,
         "create" => {
+            let _permit = write_permit(app, &req, def).await?;
             let content_type = req
                 .headers()
                 .get("content-type")
@@ -587,6 +621,7 @@ async fn resource_request(
             Ok(full(StatusCode::CREATED, "application/json", stored))
         }
         "update" => {
+            let _permit = write_permit(app, &req, def).await?;
             let name = name.expect("routed with a name");
             let content_type = req
                 .headers()
@@ -620,6 +655,7 @@ async fn resource_request(
             Ok(full(StatusCode::OK, "application/json", stored))
         }
         "patch" => {
+            let _permit = write_permit(app, &req, def).await?;
             let name = name.expect("routed with a name");
             let content_type = req
                 .headers()
@@ -707,7 +743,7 @@ async fn resource_request(
                 let mut items = Vec::new();
                 for (ns, name) in keys {
                     if dry_run {
-                        items.push(backend.get(index, &ns, &name)?);
+                        items.push(Bytes::from(backend.get(index, &ns, &name)?));
                         continue;
                     }
                     match backend.write(WriteOp::Delete {

@@ -122,6 +122,7 @@ macro_rules! merge {
 pub fn run(command: ServeCommand) -> Result<ExitCode> {
     match command {
         ServeCommand::Storage(args) => {
+            limit_malloc_arenas();
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -129,6 +130,16 @@ pub fn run(command: ServeCommand) -> Result<ExitCode> {
             rt.block_on(storage(args))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// glibc gives threads their own malloc arenas and keeps what they free: a server that parses
+/// multi-MB bodies on many threads would otherwise hold hundreds of MiB it no longer uses.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable; called before the runtime's threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

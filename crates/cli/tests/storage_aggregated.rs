@@ -365,7 +365,11 @@ subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
         if out.status.success() && text.contains("critical") {
             break;
         }
-        assert!(Instant::now() < deadline, "explain through kube-apiserver: {text} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            Instant::now() < deadline,
+            "explain through kube-apiserver: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::thread::sleep(Duration::from_secs(2));
     }
 

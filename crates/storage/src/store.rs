@@ -9,6 +9,7 @@
 //! that was acknowledged.
 
 use crate::computed;
+use bytes::Bytes;
 use kubescape_apiserver::object;
 use kubescape_apiserver::{
     ApiError, ApiResult, Backend, Event, EventLog, EventType, Registry, Row, Visit, WriteOp,
@@ -34,7 +35,7 @@ impl Default for StoreOptions {
         StoreOptions {
             queue_capacity: 1024,
             watch_window_events: 10_000,
-            watch_window_bytes: 64 * 1024 * 1024,
+            watch_window_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -56,7 +57,7 @@ pub enum OpenError {
 struct Job {
     op: WriteOp,
     size: usize,
-    reply: SyncSender<ApiResult<Vec<u8>>>,
+    reply: SyncSender<ApiResult<Bytes>>,
 }
 
 struct Counts {
@@ -355,7 +356,7 @@ impl Backend for Store {
         result
     }
 
-    fn write(&self, op: WriteOp) -> ApiResult<Vec<u8>> {
+    fn write(&self, op: WriteOp) -> ApiResult<Bytes> {
         let size = match &op {
             WriteOp::Create { object, .. } | WriteOp::Update { object, .. } => approx_size(object),
             WriteOp::Delete { .. } => 0,
@@ -478,16 +479,19 @@ impl Writer {
 
     fn commit_group(&mut self, jobs: Vec<Job>) {
         let start_rv = self.rv;
-        let mut results: Vec<ApiResult<(Vec<u8>, Option<Applied>)>> =
-            Vec::with_capacity(jobs.len());
+        let (ops, replies): (Vec<WriteOp>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+        let mut results: Vec<ApiResult<(Bytes, Option<Applied>)>> = Vec::with_capacity(ops.len());
         let outcome = (|| -> rusqlite::Result<()> {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for job in &jobs {
+            // Each op is consumed as it is applied: a large object's parsed form is freed as
+            // soon as its bytes are written.
+            for op in ops {
                 // Savepoints keep one failed write from undoing the others of the group.
                 tx.execute_batch("SAVEPOINT w")?;
-                let r = apply(&tx, &self.registry, &mut self.rv, &job.op);
+                let r = apply(&tx, &self.registry, &mut self.rv, op);
                 if r.is_ok() {
                     tx.execute_batch("RELEASE w")?;
                 } else {
@@ -504,8 +508,8 @@ impl Writer {
         if let Err(e) = outcome {
             tracing::error!(error = %e, "storage commit failed; the group's writes were not applied");
             self.rv = start_rv;
-            for job in jobs {
-                let _ = job.reply.send(Err(ApiError::internal(format!(
+            for reply in replies {
+                let _ = reply.send(Err(ApiError::internal(format!(
                     "storage commit failed: {e}"
                 ))));
             }
@@ -524,8 +528,8 @@ impl Writer {
             }
         }
         self.events.publish(events);
-        for (job, r) in jobs.into_iter().zip(results) {
-            let _ = job.reply.send(r.map(|(bytes, _)| bytes));
+        for (reply, r) in replies.into_iter().zip(results) {
+            let _ = reply.send(r.map(|(bytes, _)| bytes));
         }
     }
 }
@@ -534,27 +538,28 @@ fn apply(
     tx: &rusqlite::Transaction,
     registry: &Registry,
     rv: &mut u64,
-    op: &WriteOp,
-) -> ApiResult<(Vec<u8>, Option<Applied>)> {
+    op: WriteOp,
+) -> ApiResult<(Bytes, Option<Applied>)> {
     match op {
         WriteOp::Create {
             resource,
             namespace,
             name,
-            object,
+            mut object,
         } => {
-            let def = &registry.resources[*resource];
-            if get_row(tx, def.plural, namespace, name)?.is_some() {
-                return Err(ApiError::already_exists(def.group, def.plural, name));
+            let def = &registry.resources[resource];
+            if get_row(tx, def.plural, &namespace, &name)?.is_some() {
+                return Err(ApiError::already_exists(def.group, def.plural, &name));
             }
             let next = *rv + 1;
-            let mut object = object.clone();
             object["metadata"]["resourceVersion"] = json!(next.to_string());
-            let bytes =
-                serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))?;
             let labels = labels_of(&object);
+            let bytes = Bytes::from(
+                serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+            drop(object);
             tx.prepare_cached("INSERT INTO objects (resource, namespace, name, rv, labels, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .and_then(|mut s| s.execute(params![def.plural, namespace, name, next as i64, labels_text(&labels), bytes]))
+                .and_then(|mut s| s.execute(params![def.plural, namespace, name, next as i64, labels_text(&labels), &bytes[..]]))
                 .map_err(db_error)?;
             *rv = next;
             let len = bytes.len() as i64;
@@ -564,11 +569,11 @@ fn apply(
                     event: Event {
                         rv: next,
                         kind: EventType::Added,
-                        resource: *resource,
-                        namespace: namespace.clone(),
-                        name: name.clone(),
+                        resource,
+                        namespace,
+                        name,
                         labels,
-                        object: bytes.into(),
+                        object: bytes,
                     },
                     count_delta: 1,
                     bytes_delta: len,
@@ -579,12 +584,12 @@ fn apply(
             resource,
             namespace,
             name,
-            object,
+            mut object,
             expected_rv,
         } => {
-            let def = &registry.resources[*resource];
-            let Some(old_bytes) = get_row(tx, def.plural, namespace, name)? else {
-                return Err(ApiError::not_found(def.group, def.plural, name));
+            let def = &registry.resources[resource];
+            let Some(old_bytes) = get_row(tx, def.plural, &namespace, &name)? else {
+                return Err(ApiError::not_found(def.group, def.plural, &name));
             };
             let old: Value = serde_json::from_slice(&old_bytes)
                 .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
@@ -593,24 +598,25 @@ fn apply(
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
             if let Some(expected) = expected_rv {
-                if *expected != old_rv {
-                    return Err(ApiError::conflict(def.group, def.plural, name, "the object has been modified; please apply your changes to the latest version and try again"));
+                if expected != old_rv {
+                    return Err(ApiError::conflict(def.group, def.plural, &name, "the object has been modified; please apply your changes to the latest version and try again"));
                 }
             }
-            let mut object = object.clone();
             object::prepare_update(&old, &mut object);
             object["metadata"]["resourceVersion"] = json!(old_rv.to_string());
             if object == old {
                 // Nothing changed: no new version, no event (as kube-apiserver).
-                return Ok((old_bytes, None));
+                return Ok((Bytes::from(old_bytes), None));
             }
             let next = *rv + 1;
             object["metadata"]["resourceVersion"] = json!(next.to_string());
-            let bytes =
-                serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))?;
             let labels = labels_of(&object);
+            let bytes = Bytes::from(
+                serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+            drop(object);
             tx.prepare_cached("UPDATE objects SET rv = ?4, labels = ?5, data = ?6 WHERE resource = ?1 AND namespace = ?2 AND name = ?3")
-                .and_then(|mut s| s.execute(params![def.plural, namespace, name, next as i64, labels_text(&labels), bytes]))
+                .and_then(|mut s| s.execute(params![def.plural, namespace, name, next as i64, labels_text(&labels), &bytes[..]]))
                 .map_err(db_error)?;
             *rv = next;
             let delta = bytes.len() as i64 - old_bytes.len() as i64;
@@ -620,11 +626,11 @@ fn apply(
                     event: Event {
                         rv: next,
                         kind: EventType::Modified,
-                        resource: *resource,
-                        namespace: namespace.clone(),
-                        name: name.clone(),
+                        resource,
+                        namespace,
+                        name,
                         labels,
-                        object: bytes.into(),
+                        object: bytes,
                     },
                     count_delta: 0,
                     bytes_delta: delta,
@@ -638,9 +644,9 @@ fn apply(
             expected_rv,
             expected_uid,
         } => {
-            let def = &registry.resources[*resource];
-            let Some(old_bytes) = get_row(tx, def.plural, namespace, name)? else {
-                return Err(ApiError::not_found(def.group, def.plural, name));
+            let def = &registry.resources[resource];
+            let Some(old_bytes) = get_row(tx, def.plural, &namespace, &name)? else {
+                return Err(ApiError::not_found(def.group, def.plural, &name));
             };
             let mut old: Value = serde_json::from_slice(&old_bytes)
                 .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
@@ -649,11 +655,11 @@ fn apply(
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
             if expected_rv.is_some_and(|e| e != old_rv) {
-                return Err(ApiError::conflict(def.group, def.plural, name, "Precondition failed: the resourceVersion in the precondition does not match the stored object"));
+                return Err(ApiError::conflict(def.group, def.plural, &name, "Precondition failed: the resourceVersion in the precondition does not match the stored object"));
             }
-            if let Some(uid) = expected_uid {
+            if let Some(uid) = &expected_uid {
                 if old["metadata"]["uid"].as_str() != Some(uid.as_str()) {
-                    return Err(ApiError::conflict(def.group, def.plural, name, "Precondition failed: the UID in the precondition does not match the stored object"));
+                    return Err(ApiError::conflict(def.group, def.plural, &name, "Precondition failed: the UID in the precondition does not match the stored object"));
                 }
             }
             let next = *rv + 1;
@@ -663,7 +669,9 @@ fn apply(
             .and_then(|mut s| s.execute(params![def.plural, namespace, name]))
             .map_err(db_error)?;
             old["metadata"]["resourceVersion"] = json!(next.to_string());
-            let bytes = serde_json::to_vec(&old).map_err(|e| ApiError::internal(e.to_string()))?;
+            let bytes = Bytes::from(
+                serde_json::to_vec(&old).map_err(|e| ApiError::internal(e.to_string()))?,
+            );
             *rv = next;
             let labels = labels_of(&old);
             Ok((
@@ -672,11 +680,11 @@ fn apply(
                     event: Event {
                         rv: next,
                         kind: EventType::Deleted,
-                        resource: *resource,
-                        namespace: namespace.clone(),
-                        name: name.clone(),
+                        resource,
+                        namespace,
+                        name,
                         labels,
-                        object: bytes.into(),
+                        object: bytes,
                     },
                     count_delta: -1,
                     bytes_delta: -(old_bytes.len() as i64),

@@ -45,6 +45,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Version of the kube-apiserver the script builds (keys the cached binary).
 pub const K8S_VERSION: &str = "1.20.2";
 
+/// Build revision of the cached binary, as `APISERVER_BUILD` in the script.
+pub const APISERVER_BUILD: &str = "r2";
+
 /// Environment variable naming the directory of an already running, shared cluster.
 pub const ENV_DIR_VAR: &str = "KUBESCAPE_TEST_ENV_DIR";
 
@@ -114,7 +117,7 @@ pub fn cache_dir() -> PathBuf {
 pub fn apiserver_binary() -> PathBuf {
     cache_dir()
         .join("bin")
-        .join(format!("kube-apiserver-{K8S_VERSION}"))
+        .join(format!("kube-apiserver-{K8S_VERSION}-{APISERVER_BUILD}"))
 }
 
 impl TestCluster {
