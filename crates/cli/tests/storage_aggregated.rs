@@ -380,3 +380,72 @@ subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
         "{log}"
     );
 }
+
+/// Bearer tokens sent straight to the storage server are checked with a TokenReview and the
+/// request authorized with a SubjectAccessReview; the settings come from a --config file; with no
+/// certificate files the server serves a self-signed one.
+#[test]
+fn bearer_tokens_config_file_and_self_signed_certificate() {
+    let cluster = TestCluster::get();
+    let dir = tempfile::tempdir().unwrap();
+    let port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"securePort": {port}, "bindAddress": "127.0.0.1", "dataDir": "{}", "authenticationKubeconfig": "{}", "writeQueueCapacity": 64}}"#,
+            dir.path().join("data").display(),
+            cluster.kubeconfig().display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args(["serve", "storage", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("https://127.0.0.1:{port}");
+    let curl = |token: &str, method: &str, path: &str, body: Option<&str>| -> (String, String) {
+        let mut cmd = Command::new("curl");
+        // -k: the certificate is the self-signed one the server generated.
+        cmd.args(["-sk", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-X", method, "-H", &format!("Authorization: Bearer {token}")]);
+        if let Some(b) = body {
+            cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        let out = cmd.arg(format!("{url}{path}")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (code.to_string(), body.to_string())
+    };
+    let list = format!("/apis/{GV}/namespaces/tokens/vulnerabilitymanifestsummaries");
+    let (code, _) = curl(cluster.admin_token(), "GET", &list, None);
+    assert_eq!(code, "200", "admin token (system:masters) is allowed");
+    let (code, body) = curl(cluster.limited_token(), "GET", &list, None);
+    assert_eq!(code, "403", "{body}");
+    assert!(body.contains("User \\\"limited\\\" cannot list"), "{body}");
+    let (code, _) = curl("not-a-valid-token", "GET", &list, None);
+    assert_eq!(code, "401");
+    // deletecollection with a label selector, as the admin.
+    for (name, team) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let obj = format!(r#"{{"apiVersion":"{GV}","kind":"VulnerabilityManifestSummary","metadata":{{"name":"{name}","labels":{{"team":"{team}"}}}}}}"#);
+        let (code, body) = curl(cluster.admin_token(), "POST", &list, Some(&obj));
+        assert_eq!(code, "201", "{body}");
+    }
+    let (code, body) = curl(cluster.admin_token(), "DELETE", &format!("{list}?labelSelector=team%3Dx"), None);
+    assert_eq!(code, "200", "{body}");
+    let deleted: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(deleted["items"].as_array().unwrap().len(), 2);
+    let (_, body) = curl(cluster.admin_token(), "GET", &list, None);
+    let left: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = left["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["c"]);
+    let _ = child.kill();
+    let _ = child.wait();
+}
