@@ -547,3 +547,81 @@ fn clear_errors_for_bad_requests_and_anonymous_paths() {
     assert_eq!(e["code"], 413, "{e}");
     assert!(e["message"].as_str().unwrap().contains("5 MiB"), "{e}");
 }
+
+#[test]
+fn computed_kinds_change_with_their_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(&dir, &[]);
+    apply(&s, &summary("other", "deployment-x", "a", 1));
+    let rv = json(&s.kubectl_ok(&[
+        "get",
+        "--raw",
+        &format!("/apis/{GV}/vulnerabilitymanifestsummaries?limit=1"),
+    ]))["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!(
+        "{}/apis/{GV}/vulnerabilitysummaries?watch=1&resourceVersion={rv}&timeoutSeconds=4",
+        s.url()
+    );
+    let ca = s.pki.ca.clone();
+    let (cert, key) = (s.pki.client_cert.clone(), s.pki.client_key.clone());
+    let watcher = std::thread::spawn(move || {
+        std::process::Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(ca)
+            .arg("--cert")
+            .arg(cert)
+            .arg("--key")
+            .arg(key)
+            .arg(url)
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    apply(&s, &summary("shop", "deployment-web", "a", 2));
+    apply(&s, &summary("shop", "deployment-api", "a", 3));
+    s.kubectl_ok(&[
+        "delete",
+        "vulnerabilitymanifestsummaries",
+        "-n",
+        "shop",
+        "--all",
+    ]);
+    let out = watcher.join().unwrap();
+    let events: Vec<(String, String, Value)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(json)
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                e["object"]["spec"]["severities"]["critical"]["all"].clone(),
+            )
+        })
+        .collect();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(t, n, _)| (t.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        [
+            ("ADDED", "shop"),
+            ("MODIFIED", "shop"),
+            ("MODIFIED", "shop")
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[0].2, 2);
+    assert_eq!(events[1].2, 5, "totals of both summaries");
+    assert_eq!(kinds.last().unwrap(), &("DELETED", "shop"), "{events:?}");
+    assert!(
+        !kinds.iter().any(|(_, n)| *n == "other"),
+        "only the changed namespace: {events:?}"
+    );
+}

@@ -408,14 +408,28 @@ fn bearer_tokens_config_file_and_self_signed_certificate() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("log")).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "server did not start: {}",
+            std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let url = format!("https://127.0.0.1:{port}");
     let curl = |token: &str, method: &str, path: &str, body: Option<&str>| -> (String, String) {
         let mut cmd = Command::new("curl");
         // -k: the certificate is the self-signed one the server generated.
-        cmd.args(["-sk", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-X", method, "-H", &format!("Authorization: Bearer {token}")]);
+        cmd.args([
+            "-sk",
+            "-o",
+            "/dev/stdout",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+        ]);
         if let Some(b) = body {
             cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
         }
@@ -434,17 +448,29 @@ fn bearer_tokens_config_file_and_self_signed_certificate() {
     assert_eq!(code, "401");
     // deletecollection with a label selector, as the admin.
     for (name, team) in [("a", "x"), ("b", "x"), ("c", "y")] {
-        let obj = format!(r#"{{"apiVersion":"{GV}","kind":"VulnerabilityManifestSummary","metadata":{{"name":"{name}","labels":{{"team":"{team}"}}}}}}"#);
+        let obj = format!(
+            r#"{{"apiVersion":"{GV}","kind":"VulnerabilityManifestSummary","metadata":{{"name":"{name}","labels":{{"team":"{team}"}}}}}}"#
+        );
         let (code, body) = curl(cluster.admin_token(), "POST", &list, Some(&obj));
         assert_eq!(code, "201", "{body}");
     }
-    let (code, body) = curl(cluster.admin_token(), "DELETE", &format!("{list}?labelSelector=team%3Dx"), None);
+    let (code, body) = curl(
+        cluster.admin_token(),
+        "DELETE",
+        &format!("{list}?labelSelector=team%3Dx"),
+        None,
+    );
     assert_eq!(code, "200", "{body}");
     let deleted: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(deleted["items"].as_array().unwrap().len(), 2);
     let (_, body) = curl(cluster.admin_token(), "GET", &list, None);
     let left: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let names: Vec<&str> = left["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["c"]);
     let _ = child.kill();
     let _ = child.wait();

@@ -3,13 +3,13 @@
 //! They hold no data of their own, so they cannot go stale: each read folds the objects they
 //! summarise from the same read transaction (one snapshot).
 
-use crate::store::{get_row, scan_rows, Store};
-use kubescape_apiserver::{ApiError, ApiResult, Row, Visit};
+use crate::store::{get_row, scan_rows};
+use kubescape_apiserver::{ApiError, ApiResult, Event, EventType, Registry, Row, Visit};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-fn sources(plural: &str) -> Option<&'static str> {
+fn sources_of(plural: &str) -> Option<&'static str> {
     match plural {
         "vulnerabilitysummaries" => Some("vulnerabilitymanifestsummaries"),
         "configurationscansummaries" => Some("workloadconfigurationscansummaries"),
@@ -19,14 +19,14 @@ fn sources(plural: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn get(
-    store: &Store,
+    registry: &Registry,
     conn: &Connection,
     resource: usize,
     namespace: &str,
     name: &str,
 ) -> ApiResult<Option<Vec<u8>>> {
     let mut found = None;
-    let plural = store.plural(resource);
+    let plural = registry.resources[resource].plural;
     if plural == "generatednetworkpolicies" {
         let Some(nn) = get_row(conn, "networkneighborhoods", namespace, name)? else {
             return Ok(None);
@@ -39,23 +39,30 @@ pub(crate) fn get(
         ));
     }
     // Summaries are named after the namespace they summarise.
-    list(store, conn, resource, Some(name), None, &mut |row: Row| {
-        found = Some(row.object.to_vec());
-        Visit::Stop
-    })?;
+    list(
+        registry,
+        conn,
+        resource,
+        Some(name),
+        None,
+        &mut |row: Row| {
+            found = Some(row.object.to_vec());
+            Visit::Stop
+        },
+    )?;
     Ok(found)
 }
 
 pub(crate) fn list(
-    store: &Store,
+    registry: &Registry,
     conn: &Connection,
     resource: usize,
     namespace: Option<&str>,
     after: Option<(&str, &str)>,
     visit: &mut dyn FnMut(Row) -> Visit,
 ) -> ApiResult<()> {
-    let plural = store.plural(resource);
-    let source = sources(plural)
+    let plural = registry.resources[resource].plural;
+    let source = sources_of(plural)
         .ok_or_else(|| ApiError::internal(format!("{plural} has no source kind")))?;
     if plural == "generatednetworkpolicies" {
         let known = known_servers(conn)?;
@@ -90,7 +97,7 @@ pub(crate) fn list(
         if after.is_some_and(|(_, name)| ns.as_str() <= name) {
             continue;
         }
-        let obj = summary.into_object(store, resource, &ns, vulnerability);
+        let obj = summary.into_object(registry, resource, &ns, vulnerability);
         let bytes = serde_json::to_vec(&obj).expect("serialisable");
         if let Visit::Stop = visit(Row {
             namespace: "",
@@ -102,6 +109,77 @@ pub(crate) fn list(
         }
     }
     Ok(())
+}
+
+/// Changes of the computed kinds caused by changes of their sources in this transaction: one
+/// event per affected summary (namespace) or policy, carrying the triggering resourceVersion,
+/// so that watches of computed kinds see them change.
+pub(crate) fn derived_events(
+    registry: &Registry,
+    conn: &Connection,
+    sources: &[&Event],
+) -> ApiResult<Vec<Event>> {
+    let mut out = Vec::new();
+    let mut done: Vec<(usize, String)> = Vec::new();
+    // Newest first: a namespace changed several times in one transaction gets one summary
+    // event, at the version of its last change.
+    for e in sources.iter().rev() {
+        let source = registry.resources[e.resource].plural;
+        for (i, def) in registry.resources.iter().enumerate() {
+            if !def.computed || sources_of(def.plural) != Some(source) {
+                continue;
+            }
+            if def.plural == "generatednetworkpolicies" {
+                let Ok(nn) = serde_json::from_slice::<Value>(&e.object) else {
+                    continue;
+                };
+                let known = known_servers(conn)?;
+                let policy = network_policy(&nn, &known);
+                out.push(Event {
+                    rv: e.rv,
+                    kind: e.kind,
+                    resource: i,
+                    namespace: e.namespace.clone(),
+                    name: e.name.clone(),
+                    labels: policy["metadata"]["labels"].as_object().cloned(),
+                    object: serde_json::to_vec(&policy).expect("serialisable").into(),
+                });
+                continue;
+            }
+            // A namespace summary: recomputed once per namespace and transaction.
+            if done.iter().any(|(r, ns)| *r == i && *ns == e.namespace) {
+                continue;
+            }
+            done.push((i, e.namespace.clone()));
+            let mut summary = Summary::default();
+            let mut sources_left = 0usize;
+            scan_rows(conn, source, Some(&e.namespace), None, &mut |row: Row| {
+                if let Ok(obj) = serde_json::from_slice::<Value>(row.object) {
+                    summary.add(&obj);
+                    sources_left += 1;
+                }
+                Visit::Skip
+            })?;
+            let kind = match (e.kind, sources_left) {
+                (_, 0) => EventType::Deleted,
+                (EventType::Added, 1) => EventType::Added,
+                _ => EventType::Modified,
+            };
+            let vulnerability = def.plural == "vulnerabilitysummaries";
+            let mut obj = summary.into_object(registry, i, &e.namespace, vulnerability);
+            obj["metadata"]["resourceVersion"] = json!(e.rv.to_string());
+            out.push(Event {
+                rv: e.rv,
+                kind,
+                resource: i,
+                namespace: String::new(),
+                name: e.namespace.clone(),
+                labels: None,
+                object: serde_json::to_vec(&obj).expect("serialisable").into(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -154,12 +232,12 @@ impl Summary {
 
     fn into_object(
         self,
-        store: &Store,
+        registry: &Registry,
         resource: usize,
         namespace: &str,
         vulnerability: bool,
     ) -> Value {
-        let def = &kubescape_apiserver::Backend::registry(store).resources[resource];
+        let def = &registry.resources[resource];
         let refs_key = if vulnerability {
             "vulnerabilitiesRef"
         } else {

@@ -200,10 +200,6 @@ impl Store {
             conn: Some(conn),
         })
     }
-
-    pub(crate) fn plural(&self, index: usize) -> &'static str {
-        self.registry.resources[index].plural
-    }
 }
 
 struct PooledReader<'a> {
@@ -322,7 +318,7 @@ impl Backend for Store {
         let conn = self.reader()?;
         if def.computed {
             conn.execute_batch("BEGIN").map_err(db_error)?;
-            let r = computed::get(self, &conn, resource, namespace, name);
+            let r = computed::get(&self.registry, &conn, resource, namespace, name);
             conn.execute_batch("COMMIT").map_err(db_error)?;
             return r?.ok_or_else(|| ApiError::not_found(def.group, def.plural, name));
         }
@@ -346,7 +342,7 @@ impl Backend for Store {
                 .query_row("SELECT value FROM meta WHERE key = 'rv'", [], |r| r.get(0))
                 .map_err(db_error)?;
             if def.computed {
-                computed::list(self, &conn, resource, namespace, after, visit)?;
+                computed::list(&self.registry, &conn, resource, namespace, after, visit)?;
             } else {
                 scan_rows(&conn, def.plural, namespace, after, visit)?;
             }
@@ -482,6 +478,7 @@ impl Writer {
         let (ops, replies): (Vec<WriteOp>, Vec<_>) =
             jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
         let mut results: Vec<ApiResult<(Bytes, Option<Applied>)>> = Vec::with_capacity(ops.len());
+        let mut derived = Vec::new();
         let outcome = (|| -> rusqlite::Result<()> {
             let tx = self
                 .conn
@@ -499,6 +496,19 @@ impl Writer {
                 }
                 results.push(r);
             }
+            let changed: Vec<&Event> = results
+                .iter()
+                .filter_map(|r| {
+                    r.as_ref()
+                        .ok()
+                        .and_then(|(_, a)| a.as_ref())
+                        .map(|a| &a.event)
+                })
+                .collect();
+            derived = computed::derived_events(&self.registry, &tx, &changed).unwrap_or_else(|e| {
+                tracing::warn!(error = %e.message, "computed kinds' change events skipped");
+                Vec::new()
+            });
             tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'rv'",
                 params![self.rv as i64],
@@ -527,6 +537,9 @@ impl Writer {
                 }
             }
         }
+        // Derived events carry their trigger's version and follow it (stable sort).
+        events.extend(derived);
+        events.sort_by_key(|e| e.rv);
         self.events.publish(events);
         for (reply, r) in replies.into_iter().zip(results) {
             let _ = reply.send(r.map(|(bytes, _)| bytes));
