@@ -38,6 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Make one HTTP request (what recurring-scan CronJobs run)
+    HttpRequest(crate::http_request::HttpRequestArgs),
     /// Run an in-cluster service (role)
     Serve {
         #[command(subcommand)]
@@ -119,6 +121,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             command: PolicyCommand::Test(a),
         } => policy_test(a),
         Command::Serve { command } => crate::serve::run(*command),
+        Command::HttpRequest(a) => crate::http_request::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod commands;
 mod download;
+mod http_request;
 mod libsource;
 mod scan;
 mod serve;
@@ -11,7 +12,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = commands::Cli::parse();
+    let cli = commands::Cli::parse_from(http_request::normalize_go_flags(
+        std::env::args_os().collect(),
+    ));
     let server = matches!(cli.command, commands::Command::Serve { .. });
     init_logging(cli.log_level.as_deref(), server);
     match commands::run(cli) {

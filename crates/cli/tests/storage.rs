@@ -528,8 +528,17 @@ fn clear_errors_for_bad_requests_and_anonymous_paths() {
     let out = s.curl(true, &["-H", "Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json", &format!("{url}/apis")]);
     let d = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(d["kind"], "APIGroupDiscoveryList", "{d}");
-    let resources = d["items"][0]["versions"][0]["resources"].as_array().unwrap();
-    assert!(resources.iter().any(|r| r["resource"] == "vulnerabilitysummaries" && r["scope"] == "Cluster" && r["verbs"] == serde_json::json!(["get", "list", "watch"])), "{d}");
+    let resources = d["items"][0]["versions"][0]["resources"]
+        .as_array()
+        .unwrap();
+    assert!(
+        resources
+            .iter()
+            .any(|r| r["resource"] == "vulnerabilitysummaries"
+                && r["scope"] == "Cluster"
+                && r["verbs"] == serde_json::json!(["get", "list", "watch"])),
+        "{d}"
+    );
     // kubectl's own validation (strict by default) rejects a misspelt field through our schema.
     let out = s.kubectl_stdin(&["apply", "-f", "-"], &format!("apiVersion: {GV}\nkind: VulnerabilityManifestSummary\nmetadata: {{name: typo, namespace: ns1}}\nspec:\n  severites: {{}}\n"));
     let err = String::from_utf8_lossy(&out.stderr);
