@@ -6,6 +6,7 @@ mod http_request;
 mod libsource;
 mod scan;
 mod serve;
+mod serve_kubescape;
 
 use std::process::ExitCode;
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 pub enum ServeCommand {
     /// The aggregated API server for spdx.softwarecomposition.kubescape.io (SBOMs, vulnerability
     /// manifests, configuration scans, profiles)
-    Storage(StorageArgs),
+    Storage(Box<StorageArgs>),
+    /// The posture service: REST API for misconfiguration scans, results published to storage
+    Kubescape(crate::serve_kubescape::KubescapeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Deserialize)]
@@ -127,9 +129,10 @@ pub fn run(command: ServeCommand) -> Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            rt.block_on(storage(args))?;
+            rt.block_on(storage(*args))?;
             Ok(ExitCode::SUCCESS)
         }
+        ServeCommand::Kubescape(args) => crate::serve_kubescape::run(args),
     }
 }
 

@@ -379,6 +379,142 @@ subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
         !log.contains("not allowed (--requestheader-allowed-names)"),
         "{log}"
     );
+
+    posture_service_publishes_scans(cluster, &ns, dir.path());
+}
+
+/// `kubescape serve kubescape` scans the namespace on request and publishes one
+/// WorkloadConfigurationScan (+ summary) per workload through kube-apiserver into our storage.
+fn posture_service_publishes_scans(cluster: &TestCluster, ns: &str, dir: &std::path::Path) {
+    cluster.apply_yaml(&format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: risky, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: risky}}}}
+  template:
+    metadata: {{labels: {{app: risky}}}}
+    spec:
+      hostPID: true
+      containers:
+      - name: app
+        image: nginx:1.25
+        securityContext: {{privileged: true}}
+"
+    ));
+    let port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut service = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args([
+            "serve",
+            "kubescape",
+            "--bind-address",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--namespace",
+            ns,
+        ])
+        .arg("--results-dir")
+        .arg(dir.join("results"))
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("kubescape-role.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(dir.join("kubescape-role.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "posture service did not start: {}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let post = |query: &str, body: &str| -> serde_json::Value {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                body,
+                &format!("{base}/v1/scan{query}"),
+            ])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", String::from_utf8_lossy(&out.stdout), log()))
+    };
+    let request = format!(
+        r#"{{"targetType":"framework","targetNames":["nsa"],"includeNamespaces":["{ns}"]}}"#
+    );
+    let answer = post("?wait=true", &request);
+    assert_eq!(answer["type"], "v1results", "{answer} {}", log());
+    assert!(
+        answer["response"]["summaryDetails"]["controls"]["C-0057"].is_object(),
+        "the report is inlined"
+    );
+
+    let scans = cluster.kubectl_ok(&["get", "workloadconfigurationscans", "-n", ns, "-o", "name"]);
+    assert!(
+        scans.contains(
+            "workloadconfigurationscan.spdx.softwarecomposition.kubescape.io/deployment-risky"
+        ),
+        "{scans}"
+    );
+    let scan = cluster.get_json(&["workloadconfigurationscan", "deployment-risky", "-n", ns]);
+    assert_eq!(
+        scan["spec"]["controls"]["C-0057"]["status"]["status"], "failed",
+        "privileged container"
+    );
+    assert_eq!(
+        scan["metadata"]["labels"]["kubescape.io/workload-kind"],
+        "Deployment"
+    );
+    let summary = cluster.kubectl_ok(&["get", "workloadconfigurationscansummaries", "-n", ns]);
+    assert!(
+        summary.lines().next().unwrap().contains("CRITICAL")
+            && summary.contains("deployment-risky"),
+        "{summary}"
+    );
+    let totals = cluster.kubectl_ok(&["get", "configurationscansummaries", ns, "-o", "name"]);
+    assert!(!totals.trim().is_empty());
+
+    // Without wait: an id, a status, then the results.
+    let answer = post("", &request);
+    assert_eq!(answer["type"], "busy", "{answer}");
+    let id = answer["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("curl")
+            .args(["-sS", &format!("{base}/v1/status?id={id}")])
+            .output()
+            .unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if status["type"] == "notBusy" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && status["type"] == "busy",
+            "{status} {}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = Command::new("curl")
+        .args(["-sS", &format!("{base}/v1/results?id={id}")])
+        .output()
+        .unwrap();
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results["type"], "v1results");
+    let bad = post("", r#"{"targetType":"nonsense"}"#);
+    assert_eq!(bad["type"], "error");
+    let _ = service.kill();
+    let _ = service.wait();
 }
 
 /// Bearer tokens sent straight to the storage server are checked with a TokenReview and the

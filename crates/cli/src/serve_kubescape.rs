@@ -1,0 +1,711 @@
+//! `kubescape serve kubescape`: the posture service. Upstream's REST API (`/v1/scan`,
+//! `/v1/status`, `/v1/results`), a bounded queue worked one scan at a time, and the results
+//! published to storage as WorkloadConfigurationScan + WorkloadConfigurationScanSummary objects.
+//!
+//! Each scan runs as a child process of this binary (`kubescape scan ... --format json`): its
+//! memory is returned to the system when it ends, and a scan that fails or is killed cannot take
+//! the service down with it (upstream's in-process scans are what users see OOM-killed).
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use kubescape_api::posture::ResourceResult;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+const GROUP: &str = "spdx.softwarecomposition.kubescape.io";
+const VERSION: &str = "v1beta1";
+
+#[derive(Args)]
+pub struct KubescapeArgs {
+    /// Port of the REST API
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: String,
+    /// Kubeconfig context to scan (default: in-cluster credentials or the current context)
+    #[arg(long)]
+    pub kube_context: Option<String>,
+    /// Namespace of the platform: results of cluster-scoped objects are stored there
+    #[arg(long, env = "NAMESPACE", default_value = "kubescape")]
+    pub namespace: String,
+    /// Scans that may wait; more get 429
+    #[arg(long, default_value_t = 10)]
+    pub queue_capacity: usize,
+    /// Where finished reports are kept until fetched [default: a temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Do not publish WorkloadConfigurationScan objects to storage
+    #[arg(long)]
+    pub no_storage: bool,
+}
+
+/// The body of `POST /v1/scan`, with upstream's field names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ScanRequest {
+    format: String,
+    excluded_namespaces: Vec<String>,
+    include_namespaces: Vec<String>,
+    target_type: String,
+    target_names: Vec<String>,
+    submit: bool,
+    host_scanner: Option<bool>,
+    keep_local: bool,
+    use_cached_artifacts: Option<bool>,
+    scan_object: Option<Value>,
+    is_deleted_scan_object: bool,
+    exceptions: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed(String),
+}
+
+struct Job {
+    id: String,
+    request: ScanRequest,
+}
+
+struct Service {
+    args: KubescapeArgs,
+    results_dir: PathBuf,
+    jobs: Mutex<BTreeMap<String, JobState>>,
+    queue: SyncSender<Job>,
+    done: tokio::sync::watch::Sender<u64>,
+}
+
+pub fn run(args: KubescapeArgs) -> Result<ExitCode> {
+    let temp;
+    let results_dir = match &args.results_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir().context("cannot create a results directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&results_dir)
+        .with_context(|| format!("cannot create --results-dir {}", results_dir.display()))?;
+    let (queue, rx) = sync_channel(args.queue_capacity.max(1));
+    let service = Arc::new(Service {
+        args,
+        results_dir,
+        jobs: Mutex::new(BTreeMap::new()),
+        queue,
+        done: tokio::sync::watch::channel(0).0,
+    });
+    let worker = service.clone();
+    std::thread::Builder::new()
+        .name("scan-worker".into())
+        .spawn(move || worker_loop(worker, rx))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(service))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(service: Arc<Service>) -> Result<()> {
+    let addr = format!("{}:{}", service.args.bind_address, service.args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (--bind-address/--port)"))?;
+    tracing::info!(address = %listener.local_addr()?, results_dir = %service.results_dir.display(), "posture service serving");
+    loop {
+        let (tcp, _) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let service = service.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(service, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                .await;
+        });
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid response")
+}
+
+fn answer(status: StatusCode, id: &str, kind: &str, response: Value) -> Response<Full<Bytes>> {
+    reply(
+        status,
+        json!({"id": id, "type": kind, "response": response}),
+    )
+}
+
+async fn handle(
+    service: Arc<Service>,
+    req: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let id = query.get("id").cloned().unwrap_or_default();
+    let flag = |k: &str| query.get(k).is_some_and(|v| v == "true" || v.is_empty());
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    match (req.method().clone(), path.as_str()) {
+        (Method::GET, "/livez" | "/readyz") => reply(StatusCode::OK, json!({"status": "ok"})),
+        (Method::POST, "/v1/scan") => {
+            let body = match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => {
+                    return answer(
+                        StatusCode::BAD_REQUEST,
+                        "",
+                        "error",
+                        json!(format!("cannot read the request: {e}")),
+                    )
+                }
+            };
+            let request: ScanRequest = if body.iter().all(u8::is_ascii_whitespace) {
+                ScanRequest::default()
+            } else {
+                match serde_json::from_slice(&body) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return answer(
+                            StatusCode::BAD_REQUEST,
+                            "",
+                            "error",
+                            json!(format!(
+                                "the scan request is not valid JSON of the expected shape: {e}"
+                            )),
+                        )
+                    }
+                }
+            };
+            if !matches!(request.target_type.as_str(), "" | "framework" | "control") {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "",
+                    "error",
+                    json!(format!(
+                        "targetType {:?}: use framework or control",
+                        request.target_type
+                    )),
+                );
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            let mut done = service.done.subscribe();
+            service
+                .jobs
+                .lock()
+                .expect("jobs")
+                .insert(id.clone(), JobState::Queued);
+            match service.queue.try_send(Job {
+                id: id.clone(),
+                request,
+            }) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    service.jobs.lock().expect("jobs").remove(&id);
+                    return answer(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &id,
+                        "error",
+                        json!("the scan queue is full; retry later"),
+                    );
+                }
+            }
+            tracing::info!(jobId = %id, "scan queued");
+            if !flag("wait") {
+                return answer(
+                    StatusCode::OK,
+                    &id,
+                    "busy",
+                    json!(format!("scanning; results at /v1/results?id={id}")),
+                );
+            }
+            loop {
+                let state = service.jobs.lock().expect("jobs").get(&id).cloned();
+                match state {
+                    Some(JobState::Done) => return results(&service, &id, flag("keep")),
+                    Some(JobState::Failed(e)) => {
+                        return answer(StatusCode::INTERNAL_SERVER_ERROR, &id, "error", json!(e))
+                    }
+                    None => {
+                        return answer(
+                            StatusCode::NOT_FOUND,
+                            &id,
+                            "error",
+                            json!("the scan was deleted"),
+                        )
+                    }
+                    _ => {
+                        if done.changed().await.is_err() {
+                            return answer(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                &id,
+                                "error",
+                                json!("the scan worker stopped"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        (Method::GET, "/v1/status") => {
+            let jobs = service.jobs.lock().expect("jobs");
+            let busy = if id.is_empty() {
+                jobs.values()
+                    .any(|s| matches!(s, JobState::Queued | JobState::Running))
+            } else {
+                match jobs.get(&id) {
+                    Some(s) => matches!(s, JobState::Queued | JobState::Running),
+                    None => {
+                        return answer(
+                            StatusCode::NOT_FOUND,
+                            &id,
+                            "error",
+                            json!(format!("no scan with id {id}")),
+                        )
+                    }
+                }
+            };
+            let failed = jobs.get(&id).and_then(|s| match s {
+                JobState::Failed(e) => Some(e.clone()),
+                _ => None,
+            });
+            match failed {
+                Some(e) => answer(StatusCode::OK, &id, "error", json!(e)),
+                None => answer(
+                    StatusCode::OK,
+                    &id,
+                    if busy { "busy" } else { "notBusy" },
+                    json!(if busy { "scanning" } else { "done" }),
+                ),
+            }
+        }
+        (Method::GET, "/v1/results") => {
+            let id = if id.is_empty() {
+                let jobs = service.jobs.lock().expect("jobs");
+                match jobs.iter().rev().find(|(_, s)| **s == JobState::Done) {
+                    Some((k, _)) => k.clone(),
+                    None => {
+                        return answer(
+                            StatusCode::NOT_FOUND,
+                            "",
+                            "error",
+                            json!("no finished scan"),
+                        )
+                    }
+                }
+            } else {
+                id
+            };
+            results(&service, &id, flag("keep") || !query.contains_key("keep"))
+        }
+        (Method::DELETE, "/v1/scan" | "/v1/results") => {
+            let removed = if id.is_empty() {
+                let mut jobs = service.jobs.lock().expect("jobs");
+                let finished: Vec<String> = jobs
+                    .iter()
+                    .filter(|(_, s)| matches!(s, JobState::Done | JobState::Failed(_)))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in &finished {
+                    jobs.remove(k);
+                    let _ = std::fs::remove_file(service.results_dir.join(format!("{k}.json")));
+                }
+                finished.len()
+            } else {
+                let existed = service.jobs.lock().expect("jobs").remove(&id).is_some();
+                let _ = std::fs::remove_file(service.results_dir.join(format!("{id}.json")));
+                usize::from(existed)
+            };
+            answer(StatusCode::OK, &id, "deleted", json!(removed))
+        }
+        _ => answer(
+            StatusCode::NOT_FOUND,
+            "",
+            "error",
+            json!(format!("no such endpoint: {} {path}", req.method())),
+        ),
+    }
+}
+
+fn results(service: &Service, id: &str, keep: bool) -> Response<Full<Bytes>> {
+    let state = service.jobs.lock().expect("jobs").get(id).cloned();
+    match state {
+        Some(JobState::Done) => {}
+        Some(JobState::Failed(e)) => return answer(StatusCode::OK, id, "error", json!(e)),
+        Some(_) => return answer(StatusCode::OK, id, "busy", json!("scanning")),
+        None => {
+            return answer(
+                StatusCode::NOT_FOUND,
+                id,
+                "error",
+                json!(format!("no results for id {id}")),
+            )
+        }
+    }
+    let path = service.results_dir.join(format!("{id}.json"));
+    let report = match std::fs::read(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            return answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                id,
+                "error",
+                json!(format!("report {}: {e}", path.display())),
+            )
+        }
+    };
+    if !keep {
+        service.jobs.lock().expect("jobs").remove(id);
+        let _ = std::fs::remove_file(&path);
+    }
+    // The report is inlined without being parsed: it can be large.
+    let mut body = format!(r#"{{"id":"{id}","type":"v1results","response":"#).into_bytes();
+    body.extend_from_slice(&report);
+    body.push(b'}');
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response")
+}
+
+fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    while let Ok(job) = rx.recv() {
+        service
+            .jobs
+            .lock()
+            .expect("jobs")
+            .insert(job.id.clone(), JobState::Running);
+        let span = tracing::info_span!("scan", jobId = %job.id);
+        let _enter = span.enter();
+        let started = std::time::Instant::now();
+        let outcome = run_scan(&service, &job).and_then(|report| {
+            if service.args.no_storage || job.request.is_deleted_scan_object {
+                return Ok(0);
+            }
+            client_runtime.block_on(publish(&service.args, &report))
+        });
+        let state = match outcome {
+            Ok(published) => {
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    published,
+                    "scan finished"
+                );
+                JobState::Done
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "scan failed");
+                JobState::Failed(format!("{e:#}"))
+            }
+        };
+        if let Some(s) = service.jobs.lock().expect("jobs").get_mut(&job.id) {
+            *s = state;
+        }
+        service.done.send_modify(|n| *n += 1);
+    }
+}
+
+/// Runs the scan as a child process and returns the report's path.
+fn run_scan(service: &Service, job: &Job) -> Result<PathBuf> {
+    let r = &job.request;
+    let out = service.results_dir.join(format!("{}.json", job.id));
+    let exe = std::env::current_exe().context("cannot find this program to run the scan")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("scan");
+    let names = if r.target_names.is_empty() {
+        "allcontrols,nsa,mitre".to_string()
+    } else {
+        r.target_names.join(",")
+    };
+    cmd.arg(if r.target_type == "control" {
+        "control"
+    } else {
+        "framework"
+    })
+    .arg(names);
+    let object_file;
+    if let Some(obj) = &r.scan_object {
+        // One object (the continuous scan of a changed workload): scanned as a manifest.
+        object_file = service.results_dir.join(format!("{}.object.json", job.id));
+        std::fs::write(&object_file, obj.to_string())?;
+        cmd.arg(&object_file);
+    } else if let Some(ctx) = &service.args.kube_context {
+        cmd.args(["--kube-context", ctx]);
+    }
+    if !r.include_namespaces.is_empty() {
+        cmd.arg("--include-namespaces")
+            .arg(r.include_namespaces.join(","));
+    }
+    if !r.excluded_namespaces.is_empty() {
+        cmd.arg("--exclude-namespaces")
+            .arg(r.excluded_namespaces.join(","));
+    }
+    if !r.exceptions.is_empty() {
+        let p = service
+            .results_dir
+            .join(format!("{}.exceptions.json", job.id));
+        std::fs::write(&p, Value::Array(r.exceptions.clone()).to_string())?;
+        cmd.arg("--exceptions").arg(p);
+    }
+    cmd.args(["--format", "json", "--output"]).arg(&out);
+    cmd.env("KUBESCAPE_LOG", "warn");
+    let result = cmd.output().context("cannot start the scan process")?;
+    if let Some(obj) = r
+        .scan_object
+        .as_ref()
+        .map(|_| service.results_dir.join(format!("{}.object.json", job.id)))
+    {
+        let _ = std::fs::remove_file(obj);
+    }
+    // Exit code 1 means "controls failed", which is a finished scan.
+    if !out.is_file() || !matches!(result.status.code(), Some(0 | 1)) {
+        anyhow::bail!(
+            "the scan ended with {}: {}",
+            result.status,
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+/// What publishing needs from the JSON report; everything else in it is skipped unread.
+#[derive(Deserialize)]
+struct LeanReport {
+    #[serde(rename = "summaryDetails")]
+    summary: LeanSummary,
+    #[serde(default)]
+    results: Vec<ResourceResult>,
+}
+
+#[derive(Deserialize)]
+struct LeanSummary {
+    controls: BTreeMap<String, LeanControl>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeanControl {
+    #[serde(default)]
+    score_factor: f64,
+}
+
+/// `<group>/<version>/<namespace>/<Kind>/<name>` of a Kubernetes object (RBAC subjects and
+/// other pseudo-resources do not have all five parts).
+fn workload_of(resource_id: &str) -> Option<(String, String, String, String, String)> {
+    let parts: Vec<&str> = resource_id.splitn(5, '/').collect();
+    let [group, version, namespace, kind, name] = parts.as_slice() else {
+        return None;
+    };
+    if version.is_empty() || kind.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some((
+        group.to_string(),
+        version.to_string(),
+        namespace.to_string(),
+        kind.to_string(),
+        name.to_string(),
+    ))
+}
+
+/// Object name of a workload's scan: `<kind>-<name>`, lowercase, as upstream.
+fn scan_name(kind: &str, name: &str) -> String {
+    let n = format!(
+        "{}-{}",
+        kind.to_ascii_lowercase(),
+        name.to_ascii_lowercase()
+    );
+    n.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+async fn publish(args: &KubescapeArgs, report_path: &PathBuf) -> Result<usize> {
+    let file = std::fs::File::open(report_path)?;
+    let report: LeanReport = serde_json::from_reader(std::io::BufReader::new(file))
+        .with_context(|| format!("cannot read the report {}", report_path.display()))?;
+    let config = match &args.kube_context {
+        Some(ctx) => {
+            kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
+                context: Some(ctx.clone()),
+                ..Default::default()
+            })
+            .await?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no cluster credentials (in-cluster or kubeconfig)")?,
+    };
+    let client = kube::Client::try_from(config)?;
+    let mut published = 0;
+    for result in &report.results {
+        let Some((group, version, namespace, kind, name)) = workload_of(&result.resource_id) else {
+            continue;
+        };
+        let ns = if namespace.is_empty() {
+            args.namespace.clone()
+        } else {
+            namespace.clone()
+        };
+        let object_name = scan_name(&kind, &name);
+        let labels = json!({
+            "kubescape.io/workload-api-group": group,
+            "kubescape.io/workload-api-version": version,
+            "kubescape.io/workload-kind": kind,
+            "kubescape.io/workload-name": name,
+            "kubescape.io/workload-namespace": namespace,
+        });
+        let mut controls = serde_json::Map::new();
+        let mut summary_controls = serde_json::Map::new();
+        let mut severities: BTreeMap<&str, u64> = ["critical", "high", "medium", "low", "unknown"]
+            .iter()
+            .map(|s| (*s, 0))
+            .collect();
+        for c in &result.controls {
+            let score_factor = report
+                .summary
+                .controls
+                .get(&c.control_id)
+                .map_or(0.0, |s| s.score_factor);
+            let status = serde_json::to_value(&c.status).unwrap_or(Value::Null);
+            controls.insert(
+                c.control_id.clone(),
+                json!({
+                    "controlID": c.control_id,
+                    "name": c.name,
+                    "severity": {"severity": c.severity, "scoreFactor": score_factor},
+                    "status": status,
+                    "rules": c.rules,
+                }),
+            );
+            summary_controls.insert(
+                c.control_id.clone(),
+                json!({"controlID": c.control_id, "status": status}),
+            );
+            if status["status"] == "failed" {
+                let key = match c.severity.to_ascii_lowercase().as_str() {
+                    "critical" => "critical",
+                    "high" => "high",
+                    "medium" => "medium",
+                    "low" => "low",
+                    _ => "unknown",
+                };
+                *severities.entry(key).or_default() += 1;
+            }
+        }
+        let scan = json!({
+            "apiVersion": format!("{GROUP}/{VERSION}"), "kind": "WorkloadConfigurationScan",
+            "metadata": {"name": object_name, "namespace": ns, "labels": labels},
+            "spec": {"controls": controls, "relatedObjects": []},
+        });
+        let summary = json!({
+            "apiVersion": format!("{GROUP}/{VERSION}"), "kind": "WorkloadConfigurationScanSummary",
+            "metadata": {"name": object_name, "namespace": ns, "labels": labels},
+            "spec": {"severities": severities, "controls": summary_controls},
+        });
+        upsert(
+            &client,
+            "workloadconfigurationscans",
+            "WorkloadConfigurationScan",
+            &ns,
+            scan,
+        )
+        .await?;
+        upsert(
+            &client,
+            "workloadconfigurationscansummaries",
+            "WorkloadConfigurationScanSummary",
+            &ns,
+            summary,
+        )
+        .await?;
+        published += 1;
+    }
+    Ok(published)
+}
+
+async fn upsert(
+    client: &kube::Client,
+    plural: &str,
+    kind: &str,
+    namespace: &str,
+    object: Value,
+) -> Result<()> {
+    use kube::api::{Api, DynamicObject, PostParams};
+    let gvk = kube::api::GroupVersionKind::gvk(GROUP, VERSION, kind);
+    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let mut obj: DynamicObject = serde_json::from_value(object)?;
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            let current = api
+                .get(&name)
+                .await
+                .with_context(|| format!("cannot read {plural}/{name} in {namespace}"))?;
+            obj.metadata.resource_version = current.metadata.resource_version;
+            api.replace(&name, &PostParams::default(), &obj)
+                .await
+                .with_context(|| format!("cannot update {plural}/{name} in {namespace}"))?;
+            Ok(())
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot store {plural}/{name} in {namespace}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_ids_and_names() {
+        assert_eq!(
+            workload_of("apps/v1/shop/Deployment/web"),
+            Some((
+                "apps".into(),
+                "v1".into(),
+                "shop".into(),
+                "Deployment".into(),
+                "web".into()
+            ))
+        );
+        assert_eq!(workload_of("rbac.authorization.k8s.io///User/alice"), None);
+        assert_eq!(scan_name("Deployment", "Web_1"), "deployment-web-1");
+    }
+}
