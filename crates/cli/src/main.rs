@@ -7,6 +7,7 @@ mod libsource;
 mod scan;
 mod serve;
 mod serve_kubescape;
+mod serve_operator;
 
 use std::process::ExitCode;
 

@@ -19,6 +19,8 @@ pub enum ServeCommand {
     Storage(Box<StorageArgs>),
     /// The posture service: REST API for misconfiguration scans, results published to storage
     Kubescape(crate::serve_kubescape::KubescapeArgs),
+    /// Command and control: authenticated triggerAction, recurring scans as CronJobs
+    Operator(crate::serve_operator::OperatorArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Deserialize)]
@@ -133,6 +135,7 @@ pub fn run(command: ServeCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ServeCommand::Kubescape(args) => crate::serve_kubescape::run(args),
+        ServeCommand::Operator(args) => crate::serve_operator::run(args),
     }
 }
 

@@ -1,0 +1,514 @@
+//! `kubescape serve operator`: command and control. `POST /v1/triggerAction` with upstream's
+//! body, **authenticated** (upstream's endpoint is open to anything that reaches the pod):
+//! a bearer token checked with a TokenReview, then an allow-list of identities. Commands run
+//! with a jobId (and the parent's) on every log line and forwarded request.
+//!
+//! Implemented commands: `kubescapeScan` (forwarded to the posture service) and
+//! `set/update/deleteKubescapeCronJob` (recurring posture scans as CronJob + ConfigMap from the
+//! chart's template ConfigMap). Image and registry scan commands answer that image scanning is
+//! not available yet.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
+use kubescape_apiserver::auth::Auth;
+use serde_json::{json, Value};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct OperatorArgs {
+    /// Port of the REST API
+    #[arg(long, default_value_t = 4002)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: String,
+    /// Namespace of the platform (CronJobs and their ConfigMaps are created there)
+    #[arg(long, env = "NAMESPACE", default_value = "kubescape")]
+    pub namespace: String,
+    /// The posture service
+    #[arg(long, default_value = "http://kubescape:8080")]
+    pub kubescape_url: String,
+    /// Identities allowed to trigger actions (user names as TokenReview reports them; a trailing
+    /// `*` matches a prefix) [default: the ServiceAccounts of --namespace]
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_users: Vec<String>,
+    /// Kubeconfig context (default: in-cluster credentials or the current context)
+    #[arg(long)]
+    pub kube_context: Option<String>,
+}
+
+struct Operator {
+    args: OperatorArgs,
+    auth: Auth,
+    client: kube::Client,
+    allowed: Vec<String>,
+    http: ureq::Agent,
+}
+
+pub fn run(args: OperatorArgs) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let config = match &args.kube_context {
+            Some(ctx) => {
+                kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
+                    context: Some(ctx.clone()),
+                    ..Default::default()
+                })
+                .await?
+            }
+            None => kube::Config::infer()
+                .await
+                .context("no cluster credentials (in-cluster or kubeconfig)")?,
+        };
+        let client = kube::Client::try_from(config)?;
+        let allowed = if args.allowed_users.is_empty() {
+            vec![format!("system:serviceaccount:{}:*", args.namespace)]
+        } else {
+            args.allowed_users.clone()
+        };
+        let operator = Arc::new(Operator {
+            auth: Auth::new(false, false, None, None, Some(client.clone()), None),
+            client,
+            allowed,
+            http: ureq::AgentBuilder::new()
+                .timeout(std::time::Duration::from_secs(30))
+                .build(),
+            args,
+        });
+        serve(operator).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(op: Arc<Operator>) -> Result<()> {
+    let addr = format!("{}:{}", op.args.bind_address, op.args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (--bind-address/--port)"))?;
+    tracing::info!(address = %listener.local_addr()?, allowed = ?op.allowed, "operator serving");
+    loop {
+        let (tcp, _) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let op = op.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let op = op.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(op, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                .await;
+        });
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid response")
+}
+
+fn allowed(patterns: &[String], user: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => user.starts_with(prefix),
+        None => p == user,
+    })
+}
+
+async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    match (req.method().clone(), path.as_str()) {
+        (Method::GET, "/livez" | "/readyz" | "/v1/liveness" | "/v1/readiness") => {
+            reply(StatusCode::OK, json!({"status": "ok"}))
+        }
+        (Method::POST, "/v1/triggerAction") => {
+            let user = match op
+                .auth
+                .authenticate(
+                    &kubescape_apiserver::auth::PeerIdentity::None,
+                    req.headers(),
+                )
+                .await
+            {
+                Ok(u) => u,
+                Err(e) => {
+                    return reply(
+                        StatusCode::from_u16(e.code).unwrap_or(StatusCode::UNAUTHORIZED),
+                        json!({"error": "a valid ServiceAccount bearer token is required", "reason": e.message}),
+                    )
+                }
+            };
+            if !allowed(&op.allowed, &user.name) {
+                tracing::warn!(user = %user.name, "triggerAction refused: identity not in the allow-list");
+                return reply(
+                    StatusCode::FORBIDDEN,
+                    json!({"error": format!("{} may not trigger actions (allowed: {})", user.name, op.allowed.join(", "))}),
+                );
+            }
+            let body = match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        json!({"error": format!("cannot read the request: {e}")}),
+                    )
+                }
+            };
+            let request: Value = match serde_json::from_slice(&body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        json!({"error": format!("the body is not JSON: {e}")}),
+                    )
+                }
+            };
+            let Some(commands) = request["commands"].as_array() else {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "expected {\"commands\": [...]}"}),
+                );
+            };
+            let mut results = Vec::new();
+            let mut status = StatusCode::OK;
+            for command in commands {
+                let job_id = command["jobTracking"]["jobID"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let parent_id = command["jobTracking"]["parentAction"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let name = command["commandName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let span = tracing::info_span!("command", jobId = %job_id, parentId = %parent_id, command = %name, user = %user.name);
+                let outcome = {
+                    let _e = span.enter();
+                    tracing::info!("command received");
+                    execute(&op, &name, command, &job_id).await
+                };
+                match outcome {
+                    Ok(detail) => {
+                        let _e = span.enter();
+                        tracing::info!(%detail, "command done");
+                        results.push(json!({"commandName": name, "jobID": job_id, "status": "ok", "detail": detail}));
+                    }
+                    Err((code, e)) => {
+                        let _e = span.enter();
+                        tracing::warn!(error = %e, "command failed");
+                        status = code;
+                        results.push(json!({"commandName": name, "jobID": job_id, "status": "error", "error": e}));
+                    }
+                }
+            }
+            reply(status, json!({"results": results}))
+        }
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no such endpoint: {} {path}", req.method())}),
+        ),
+    }
+}
+
+type CommandError = (StatusCode, String);
+
+fn bad(msg: impl Into<String>) -> CommandError {
+    (StatusCode::BAD_REQUEST, msg.into())
+}
+
+fn internal(e: impl std::fmt::Display) -> CommandError {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// The posture scan request a kubescapeScan command stands for.
+fn scan_request(command: &Value) -> Value {
+    let scan = &command["args"]["scanV1"];
+    let mut namespaces: Vec<Value> = Vec::new();
+    for d in command["designators"].as_array().into_iter().flatten() {
+        if let Some(ns) = d["attributes"]["namespace"].as_str() {
+            namespaces.push(json!(ns));
+        }
+    }
+    let mut body = json!({
+        "targetType": scan["targetType"].as_str().unwrap_or("framework"),
+        "targetNames": scan["targetNames"].as_array().cloned().unwrap_or_default(),
+        "submit": scan["submit"].as_bool().unwrap_or(false),
+    });
+    if !namespaces.is_empty() {
+        body["includeNamespaces"] = json!(namespaces);
+    }
+    body
+}
+
+async fn execute(
+    op: &Operator,
+    name: &str,
+    command: &Value,
+    job_id: &str,
+) -> Result<String, CommandError> {
+    match name {
+        "kubescapeScan" | "runKubescape" | "runKubescapeJob" => {
+            let body = scan_request(command);
+            let url = format!("{}/v1/scan", op.args.kubescape_url.trim_end_matches('/'));
+            let http = op.http.clone();
+            let job = job_id.to_string();
+            let answer = tokio::task::spawn_blocking(move || {
+                http.post(&url)
+                    .set("Content-Type", "application/json")
+                    .set("X-Job-ID", &job)
+                    .send_string(&body.to_string())
+            })
+            .await
+            .map_err(internal)?;
+            match answer {
+                Ok(r) => {
+                    let v: Value = serde_json::from_reader(r.into_reader()).unwrap_or(Value::Null);
+                    Ok(format!(
+                        "posture scan {} queued",
+                        v["id"].as_str().unwrap_or("?")
+                    ))
+                }
+                Err(ureq::Error::Status(code, r)) => Err((
+                    StatusCode::BAD_GATEWAY,
+                    format!(
+                        "the posture service answered {code}: {}",
+                        r.into_string().unwrap_or_default()
+                    ),
+                )),
+                Err(e) => Err((
+                    StatusCode::BAD_GATEWAY,
+                    format!("the posture service is unreachable: {e}"),
+                )),
+            }
+        }
+        "setKubescapeCronJob" => set_cronjob(op, command).await,
+        "updateKubescapeCronJob" => update_cronjob(op, command).await,
+        "deleteKubescapeCronJob" => delete_cronjob(op, command).await,
+        "scan"
+        | "scanRegistry"
+        | "scanRegistryV2"
+        | "setVulnScanCronJob"
+        | "updateVulnScanCronJob"
+        | "deleteVulnScanCronJob"
+        | "setRegistryScanCronJob"
+        | "updateRegistryScanCronJob"
+        | "deleteRegistryScanCronJob" => Err((
+            StatusCode::NOT_IMPLEMENTED,
+            format!("{name}: image vulnerability scanning is not available in this version"),
+        )),
+        "" => Err(bad("commandName is missing")),
+        other => Err(bad(format!("unknown commandName {other:?}"))),
+    }
+}
+
+/// CronJob is batch/v1 from Kubernetes 1.21, batch/v1beta1 before: ask the server.
+async fn cronjob_resource(client: &kube::Client) -> Result<ApiResource, CommandError> {
+    for version in ["v1", "v1beta1"] {
+        if let Ok(list) = client
+            .list_api_group_resources(&format!("batch/{version}"))
+            .await
+        {
+            if list.resources.iter().any(|r| r.name == "cronjobs") {
+                return Ok(ApiResource::from_gvk_with_plural(
+                    &GroupVersionKind::gvk("batch", version, "CronJob"),
+                    "cronjobs",
+                ));
+            }
+        }
+    }
+    Err(internal(
+        "the cluster serves no CronJob API (batch/v1 or batch/v1beta1)",
+    ))
+}
+
+const TEMPLATE: &str = "kubescape-cronjob-template";
+const SCHEDULE_LABEL: &str = "kubescape.io/scheduled-scan";
+
+fn schedule_of(command: &Value) -> Option<String> {
+    command["args"]["kubescapeJobParams"]["cronTabSchedule"]
+        .as_str()
+        .map(str::to_string)
+}
+
+async fn set_cronjob(op: &Operator, command: &Value) -> Result<String, CommandError> {
+    let ns = &op.args.namespace;
+    let schedule = schedule_of(command)
+        .ok_or_else(|| bad("args.kubescapeJobParams.cronTabSchedule is missing"))?;
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(op.client.clone(), ns);
+    let template = configmaps
+        .get(TEMPLATE)
+        .await
+        .map_err(|e| internal(format!("cannot read ConfigMap {ns}/{TEMPLATE}: {e}")))?;
+    let text = template
+        .data
+        .as_ref()
+        .and_then(|d| d.get("cronjobTemplate"))
+        .ok_or_else(|| {
+            internal(format!(
+                "ConfigMap {ns}/{TEMPLATE} has no cronjobTemplate key"
+            ))
+        })?;
+    let mut cronjob = match kubescape_posture::yaml::documents(text).into_iter().next() {
+        Some(Ok(v)) if v.is_object() => v,
+        _ => {
+            return Err(internal(format!(
+                "cronjobTemplate in {ns}/{TEMPLATE} is not a CronJob manifest"
+            )))
+        }
+    };
+    let frameworks: Vec<String> = command["args"]["scanV1"]["targetNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(|s| s.to_ascii_lowercase()))
+        .collect();
+    let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
+    let mut name = format!("ks-scheduled-scan-{}", frameworks.join("-"));
+    // CronJob names are limited so that their Jobs' names fit.
+    name.truncate(52 - 7);
+    let name = format!("{}-{suffix}", name.trim_end_matches('-'));
+    // What the CronJob will post: a kubescapeScan command with the same scan arguments.
+    let request = json!({"commands": [{"commandName": "kubescapeScan", "designators": command["designators"], "args": {"scanV1": command["args"]["scanV1"]}}]});
+    let cm = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(ns.clone()),
+            labels: Some([(SCHEDULE_LABEL.to_string(), name.clone())].into()),
+            ..Default::default()
+        },
+        data: Some([("request-body.json".to_string(), request.to_string())].into()),
+        ..Default::default()
+    };
+    configmaps
+        .create(&PostParams::default(), &cm)
+        .await
+        .map_err(|e| internal(format!("cannot create ConfigMap {name}: {e}")))?;
+    let resource = cronjob_resource(&op.client).await?;
+    cronjob["apiVersion"] = json!(resource.api_version);
+    cronjob["kind"] = json!("CronJob");
+    cronjob["metadata"]["name"] = json!(name);
+    cronjob["metadata"]["namespace"] = json!(ns);
+    cronjob["metadata"]["labels"][SCHEDULE_LABEL] = json!(name);
+    cronjob["spec"]["schedule"] = json!(schedule);
+    // The template's ConfigMap volume is pointed at this schedule's request body.
+    let mut pointed = false;
+    if let Some(volumes) =
+        cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"].as_array_mut()
+    {
+        for v in volumes.iter_mut().filter(|v| v["configMap"].is_object()) {
+            v["configMap"]["name"] = json!(name);
+            pointed = true;
+        }
+    }
+    if !pointed {
+        let _ = configmaps.delete(&name, &DeleteParams::default()).await;
+        return Err(internal(format!(
+            "cronjobTemplate in {ns}/{TEMPLATE} mounts no ConfigMap volume for the request body"
+        )));
+    }
+    let obj: DynamicObject = serde_json::from_value(cronjob).map_err(internal)?;
+    let api: Api<DynamicObject> = Api::namespaced_with(op.client.clone(), ns, &resource);
+    if let Err(e) = api.create(&PostParams::default(), &obj).await {
+        let _ = configmaps.delete(&name, &DeleteParams::default()).await;
+        return Err(internal(format!("cannot create CronJob {name}: {e}")));
+    }
+    Ok(format!(
+        "CronJob {ns}/{name} ({}) scheduled \"{schedule}\"",
+        resource.api_version
+    ))
+}
+
+fn target_name(command: &Value) -> Result<String, CommandError> {
+    command["args"]["kubescapeJobParams"]["name"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| bad("args.kubescapeJobParams.name (the CronJob to change) is missing"))
+}
+
+async fn update_cronjob(op: &Operator, command: &Value) -> Result<String, CommandError> {
+    let ns = &op.args.namespace;
+    let name = target_name(command)?;
+    let schedule = schedule_of(command)
+        .ok_or_else(|| bad("args.kubescapeJobParams.cronTabSchedule is missing"))?;
+    let resource = cronjob_resource(&op.client).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(op.client.clone(), ns, &resource);
+    let patch = json!({"spec": {"schedule": schedule}});
+    api.patch(
+        &name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| internal(format!("cannot update CronJob {ns}/{name}: {e}")))?;
+    Ok(format!("CronJob {ns}/{name} rescheduled \"{schedule}\""))
+}
+
+async fn delete_cronjob(op: &Operator, command: &Value) -> Result<String, CommandError> {
+    let ns = &op.args.namespace;
+    let name = target_name(command)?;
+    let resource = cronjob_resource(&op.client).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(op.client.clone(), ns, &resource);
+    // Only CronJobs this operator made may be deleted through it.
+    let ours = api
+        .list(&ListParams::default().labels(&format!("{SCHEDULE_LABEL}={name}")))
+        .await
+        .map_err(internal)?;
+    if ours.items.is_empty() {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("no scheduled scan named {name} in {ns}"),
+        ));
+    }
+    // Background propagation: the CronJob goes at once and its Jobs after it (the legacy default
+    // for batch/v1beta1 orphans them behind a finalizer).
+    api.delete(&name, &DeleteParams::background())
+        .await
+        .map_err(|e| internal(format!("cannot delete CronJob {ns}/{name}: {e}")))?;
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(op.client.clone(), ns);
+    let _ = configmaps.delete(&name, &DeleteParams::default()).await;
+    Ok(format!("CronJob {ns}/{name} and its ConfigMap deleted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_and_scan_request() {
+        let patterns = vec![
+            "system:serviceaccount:kubescape:*".to_string(),
+            "admin".to_string(),
+        ];
+        assert!(allowed(
+            &patterns,
+            "system:serviceaccount:kubescape:scheduler"
+        ));
+        assert!(allowed(&patterns, "admin"));
+        assert!(!allowed(&patterns, "system:serviceaccount:default:x"));
+        let cmd = json!({"commandName": "kubescapeScan", "designators": [{"designatorType": "Attributes", "attributes": {"namespace": "shop"}}],
+            "args": {"scanV1": {"targetType": "framework", "targetNames": ["nsa"]}}});
+        let r = scan_request(&cmd);
+        assert_eq!(r["targetNames"], json!(["nsa"]));
+        assert_eq!(r["includeNamespaces"], json!(["shop"]));
+    }
+}

@@ -1,0 +1,267 @@
+//! `kubescape serve operator` against the real kube-apiserver: triggerAction refuses requests
+//! without a valid token or from identities outside the allow-list; a recurring-scan command
+//! creates the CronJob and its ConfigMap from the template; `kubescape http-request` with that
+//! body triggers a posture scan through the operator; update and delete work.
+
+use kubescape_testenv::TestCluster;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str], kubeconfig: &std::path::Path, log: &std::path::Path) -> (Service, u16) {
+    let port = kubescape_testenv::storage::free_port("127.0.0.1".parse().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args(args)
+        .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
+        .env("KUBECONFIG", kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{args:?} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Service(child), port)
+}
+
+fn trigger(port: u16, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "-o",
+        "/dev/stdout",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+    ]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = cmd
+        .args([
+            "--data-binary",
+            &body.to_string(),
+            &format!("http://127.0.0.1:{port}/v1/triggerAction"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn recurring_scans_through_an_authenticated_operator() {
+    let cluster = TestCluster::get();
+    let ns = cluster.unique_namespace("operator");
+    let dir = tempfile::tempdir().unwrap();
+    cluster.apply_yaml(&format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {{name: kubescape-cronjob-template, namespace: {ns}}}
+data:
+  cronjobTemplate: |
+    apiVersion: batch/v1
+    kind: CronJob
+    metadata:
+      name: template
+    spec:
+      schedule: "0 0 * * *"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: scheduler
+                image: kubescape:test
+                args: ["http-request", "-method=post", "-scheme=http", "-host=operator:4002", "-path=v1/triggerAction", "-path-body=/home/ks/request-body.json"]
+                volumeMounts: [{{name: request-body-volume, mountPath: /home/ks/request-body.json, subPath: request-body.json}}]
+              volumes:
+              - name: request-body-volume
+                configMap: {{name: placeholder}}
+"#
+    ));
+    let (_posture, posture_port) = start(
+        &[
+            "serve",
+            "kubescape",
+            "--no-storage",
+            "--results-dir",
+            dir.path().join("results").to_str().unwrap(),
+        ],
+        cluster.kubeconfig(),
+        &dir.path().join("posture.log"),
+    );
+    let (_operator, port) = start(
+        &[
+            "serve",
+            "operator",
+            "--namespace",
+            &ns,
+            "--kubescape-url",
+            &format!("http://127.0.0.1:{posture_port}"),
+            "--allowed-users",
+            "admin",
+        ],
+        cluster.kubeconfig(),
+        &dir.path().join("operator.log"),
+    );
+    let operator_log =
+        || std::fs::read_to_string(dir.path().join("operator.log")).unwrap_or_default();
+
+    let set = json!({"commands": [{"commandName": "setKubescapeCronJob",
+        "designators": [{"designatorType": "Attributes", "attributes": {"namespace": ns}}],
+        "args": {"kubescapeJobParams": {"cronTabSchedule": "0 2 * * *"}, "scanV1": {"targetType": "framework", "targetNames": ["nsa"]}},
+        "jobTracking": {"jobID": "job-1", "parentAction": "parent-0"}}]});
+    // Authentication and the allow-list come first.
+    assert_eq!(trigger(port, None, &set).0, 401);
+    assert_eq!(trigger(port, Some("not-a-token"), &set).0, 401);
+    let (code, body) = trigger(port, Some(cluster.limited_token()), &set);
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        cluster
+            .kubectl_ok(&["get", "cronjobs", "-n", &ns, "-o", "name"])
+            .trim()
+            .is_empty(),
+        "nothing created by refused requests"
+    );
+
+    let (code, body) = trigger(port, Some(cluster.admin_token()), &set);
+    assert_eq!(code, 200, "{body} {}", operator_log());
+    let cronjobs = cluster.get_json(&["cronjobs", "-n", &ns]);
+    let items = cronjobs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{cronjobs}");
+    let name = items[0]["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with("ks-scheduled-scan-nsa-") && name.len() <= 52,
+        "{name}"
+    );
+    assert_eq!(items[0]["spec"]["schedule"], "0 2 * * *");
+    let volume = &items[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"][0];
+    assert_eq!(volume["configMap"]["name"], name.as_str());
+    let cm = cluster.get_json(&["configmap", &name, "-n", &ns]);
+    let request_body = cm["data"]["request-body.json"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        operator_log().contains("job-1") && operator_log().contains("parent-0"),
+        "jobId/parentId in the logs: {}",
+        operator_log()
+    );
+
+    // What the CronJob's container does: post that body to the operator.
+    std::fs::write(dir.path().join("request-body.json"), &request_body).unwrap();
+    std::fs::write(dir.path().join("token"), cluster.admin_token()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args([
+            "http-request",
+            "-method=post",
+            "-scheme=http",
+            &format!("-host=127.0.0.1:{port}"),
+            "-path=v1/triggerAction",
+        ])
+        .arg(format!(
+            "-path-body={}",
+            dir.path().join("request-body.json").display()
+        ))
+        .arg(format!(
+            "--token-file={}",
+            dir.path().join("token").display()
+        ))
+        .output()
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert!(
+        out.status.success(),
+        "{answer} {} {}",
+        String::from_utf8_lossy(&out.stderr),
+        operator_log()
+    );
+    assert!(
+        answer["results"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("posture scan"),
+        "{answer}"
+    );
+    // The posture service ran it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                &format!("http://127.0.0.1:{posture_port}/v1/results"),
+            ])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        if r["type"] == "v1results" {
+            assert!(
+                r["response"]["summaryDetails"]["frameworks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["name"] == "NSA"),
+                "nsa scanned"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the triggered scan did not finish: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Update and delete by name.
+    let update = json!({"commands": [{"commandName": "updateKubescapeCronJob", "args": {"kubescapeJobParams": {"name": name, "cronTabSchedule": "30 3 * * 1"}}}]});
+    assert_eq!(trigger(port, Some(cluster.admin_token()), &update).0, 200);
+    assert_eq!(
+        cluster.get_json(&["cronjob", &name, "-n", &ns])["spec"]["schedule"],
+        "30 3 * * 1"
+    );
+    let delete = json!({"commands": [{"commandName": "deleteKubescapeCronJob", "args": {"kubescapeJobParams": {"name": name}}}]});
+    assert_eq!(trigger(port, Some(cluster.admin_token()), &delete).0, 200);
+    assert!(cluster
+        .kubectl_ok(&[
+            "get",
+            "cronjobs,configmaps",
+            "-n",
+            &ns,
+            "-l",
+            "kubescape.io/scheduled-scan",
+            "-o",
+            "name"
+        ])
+        .trim()
+        .is_empty());
+    let (code, body) = trigger(
+        port,
+        Some(cluster.admin_token()),
+        &json!({"commands": [{"commandName": "scan"}]}),
+    );
+    assert_eq!(code, 501, "{body}");
+}
