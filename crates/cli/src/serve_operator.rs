@@ -269,34 +269,36 @@ async fn execute(
             let url = format!("{}/v1/scan", op.args.kubescape_url.trim_end_matches('/'));
             let http = op.http.clone();
             let job = job_id.to_string();
-            let answer = tokio::task::spawn_blocking(move || {
-                http.post(&url)
+            tokio::task::spawn_blocking(move || {
+                match http
+                    .post(&url)
                     .set("Content-Type", "application/json")
                     .set("X-Job-ID", &job)
                     .send_string(&body.to_string())
+                {
+                    Ok(r) => {
+                        let v: Value =
+                            serde_json::from_reader(r.into_reader()).unwrap_or(Value::Null);
+                        Ok(format!(
+                            "posture scan {} queued",
+                            v["id"].as_str().unwrap_or("?")
+                        ))
+                    }
+                    Err(ureq::Error::Status(code, r)) => Err((
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "the posture service answered {code}: {}",
+                            r.into_string().unwrap_or_default()
+                        ),
+                    )),
+                    Err(e) => Err((
+                        StatusCode::BAD_GATEWAY,
+                        format!("the posture service is unreachable: {e}"),
+                    )),
+                }
             })
             .await
-            .map_err(internal)?;
-            match answer {
-                Ok(r) => {
-                    let v: Value = serde_json::from_reader(r.into_reader()).unwrap_or(Value::Null);
-                    Ok(format!(
-                        "posture scan {} queued",
-                        v["id"].as_str().unwrap_or("?")
-                    ))
-                }
-                Err(ureq::Error::Status(code, r)) => Err((
-                    StatusCode::BAD_GATEWAY,
-                    format!(
-                        "the posture service answered {code}: {}",
-                        r.into_string().unwrap_or_default()
-                    ),
-                )),
-                Err(e) => Err((
-                    StatusCode::BAD_GATEWAY,
-                    format!("the posture service is unreachable: {e}"),
-                )),
-            }
+            .map_err(internal)?
         }
         "setKubescapeCronJob" => set_cronjob(op, command).await,
         "updateKubescapeCronJob" => update_cronjob(op, command).await,
