@@ -535,7 +535,7 @@ fn workload_of(resource_id: &str) -> Option<(String, String, String, String, Str
 }
 
 /// Object name of a workload's scan: `<kind>-<name>`, lowercase, as upstream.
-fn scan_name(kind: &str, name: &str) -> String {
+pub(crate) fn scan_name(kind: &str, name: &str) -> String {
     let n = format!(
         "{}-{}",
         kind.to_ascii_lowercase(),

@@ -42,6 +42,9 @@ pub struct OperatorArgs {
     /// Kubeconfig context (default: in-cluster credentials or the current context)
     #[arg(long)]
     pub kube_context: Option<String>,
+    /// Do not delete a workload's scan results from storage when the workload is deleted
+    #[arg(long)]
+    pub no_cleanup: bool,
 }
 
 struct Operator {
@@ -84,6 +87,11 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
                 .build(),
             args,
         });
+        if !operator.args.no_cleanup {
+            for kind in WATCHED {
+                tokio::spawn(watch_deletions(operator.client.clone(), kind));
+            }
+        }
         serve(operator).await
     })?;
     Ok(ExitCode::SUCCESS)
@@ -512,5 +520,125 @@ mod tests {
         let r = scan_request(&cmd);
         assert_eq!(r["targetNames"], json!(["nsa"]));
         assert_eq!(r["includeNamespaces"], json!(["shop"]));
+    }
+}
+
+/// Workload kinds whose scan results are removed with them (group, version, kind, plural).
+const WATCHED: [(&str, &str, &str, &str); 6] = [
+    ("apps", "v1", "Deployment", "deployments"),
+    ("apps", "v1", "StatefulSet", "statefulsets"),
+    ("apps", "v1", "DaemonSet", "daemonsets"),
+    ("apps", "v1", "ReplicaSet", "replicasets"),
+    ("batch", "v1", "Job", "jobs"),
+    ("", "v1", "Pod", "pods"),
+];
+
+/// Watches one workload kind and deletes the WorkloadConfigurationScan(+Summary) of every
+/// workload that goes. Reconnects (and re-lists after `410 Gone`) for as long as it runs.
+async fn watch_deletions(
+    client: kube::Client,
+    (group, version, kind, plural): (&'static str, &'static str, &'static str, &'static str),
+) {
+    use futures_util::StreamExt;
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let mut rv = String::new();
+    loop {
+        if rv.is_empty() {
+            match api.list_metadata(&ListParams::default().limit(1)).await {
+                Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(kind, error = %e, "cannot list workloads to watch their deletion; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    continue;
+                }
+            }
+        }
+        let stream = match api
+            .watch(&kube::api::WatchParams::default().timeout(290), &rv)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(kind, error = %e, "watch failed; retrying");
+                rv.clear();
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        futures_util::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(kube::api::WatchEvent::Deleted(obj)) => {
+                    if let Some(v) = obj.metadata.resource_version.clone() {
+                        rv = v;
+                    }
+                    // Pods made by a controller have no results of their own.
+                    if kind == "Pod"
+                        && obj
+                            .metadata
+                            .owner_references
+                            .as_ref()
+                            .is_some_and(|o| !o.is_empty())
+                    {
+                        continue;
+                    }
+                    let (Some(ns), Some(name)) =
+                        (obj.metadata.namespace.clone(), obj.metadata.name.clone())
+                    else {
+                        continue;
+                    };
+                    remove_results(&client, &ns, kind, &name).await;
+                }
+                Ok(kube::api::WatchEvent::Added(obj))
+                | Ok(kube::api::WatchEvent::Modified(obj)) => {
+                    if let Some(v) = obj.metadata.resource_version {
+                        rv = v;
+                    }
+                }
+                Ok(kube::api::WatchEvent::Bookmark(b)) => rv = b.metadata.resource_version,
+                Ok(kube::api::WatchEvent::Error(e)) => {
+                    if e.code == 410 {
+                        rv.clear();
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(kind, error = %e, "watch stream error");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn remove_results(client: &kube::Client, namespace: &str, kind: &str, name: &str) {
+    let object = crate::serve_kubescape::scan_name(kind, name);
+    for (plural, k) in [
+        ("workloadconfigurationscans", "WorkloadConfigurationScan"),
+        (
+            "workloadconfigurationscansummaries",
+            "WorkloadConfigurationScanSummary",
+        ),
+    ] {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("spdx.softwarecomposition.kubescape.io", "v1beta1", k),
+            plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+        match api.delete(&object, &DeleteParams::default()).await {
+            Ok(_) => tracing::info!(
+                namespace,
+                kind,
+                name,
+                resource = plural,
+                "removed the scan results of a deleted workload"
+            ),
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => {
+                tracing::warn!(namespace, kind, name, error = %e, "cannot remove the scan results of a deleted workload")
+            }
+        }
     }
 }

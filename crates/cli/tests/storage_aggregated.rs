@@ -513,6 +513,56 @@ spec:
     assert_eq!(results["type"], "v1results");
     let bad = post("", r#"{"targetType":"nonsense"}"#);
     assert_eq!(bad["type"], "error");
+
+    // The operator removes a workload's results when the workload is deleted.
+    let operator_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut operator = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args([
+            "serve",
+            "operator",
+            "--bind-address",
+            "127.0.0.1",
+            "--port",
+            &operator_port.to_string(),
+            "--namespace",
+            ns,
+            "--allowed-users",
+            "admin",
+        ])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("operator.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let operator_log = || std::fs::read_to_string(dir.join("operator.log")).unwrap_or_default();
+    while std::net::TcpStream::connect(("127.0.0.1", operator_port)).is_err() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Give the deletion watches a moment to be established before the deletion.
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.kubectl_ok(&["delete", "deployment", "risky", "-n", ns]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = cluster.kubectl_ok(&[
+            "get",
+            "workloadconfigurationscans,workloadconfigurationscansummaries",
+            "-n",
+            ns,
+            "-o",
+            "name",
+        ]);
+        if !left.contains("deployment-risky") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "results of the deleted deployment still there: {left}\n{}",
+            operator_log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = operator.kill();
+    let _ = operator.wait();
     let _ = service.kill();
     let _ = service.wait();
 }
