@@ -499,30 +499,6 @@ async fn delete_cronjob(op: &Operator, command: &Value) -> Result<String, Comman
     Ok(format!("CronJob {ns}/{name} and its ConfigMap deleted"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allow_list_and_scan_request() {
-        let patterns = vec![
-            "system:serviceaccount:kubescape:*".to_string(),
-            "admin".to_string(),
-        ];
-        assert!(allowed(
-            &patterns,
-            "system:serviceaccount:kubescape:scheduler"
-        ));
-        assert!(allowed(&patterns, "admin"));
-        assert!(!allowed(&patterns, "system:serviceaccount:default:x"));
-        let cmd = json!({"commandName": "kubescapeScan", "designators": [{"designatorType": "Attributes", "attributes": {"namespace": "shop"}}],
-            "args": {"scanV1": {"targetType": "framework", "targetNames": ["nsa"]}}});
-        let r = scan_request(&cmd);
-        assert_eq!(r["targetNames"], json!(["nsa"]));
-        assert_eq!(r["includeNamespaces"], json!(["shop"]));
-    }
-}
-
 /// Workload kinds whose scan results are removed with them (group, version, kind, plural).
 const WATCHED: [(&str, &str, &str, &str); 6] = [
     ("apps", "v1", "Deployment", "deployments"),
@@ -640,5 +616,29 @@ async fn remove_results(client: &kube::Client, namespace: &str, kind: &str, name
                 tracing::warn!(namespace, kind, name, error = %e, "cannot remove the scan results of a deleted workload")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_and_scan_request() {
+        let patterns = vec![
+            "system:serviceaccount:kubescape:*".to_string(),
+            "admin".to_string(),
+        ];
+        assert!(allowed(
+            &patterns,
+            "system:serviceaccount:kubescape:scheduler"
+        ));
+        assert!(allowed(&patterns, "admin"));
+        assert!(!allowed(&patterns, "system:serviceaccount:default:x"));
+        let cmd = json!({"commandName": "kubescapeScan", "designators": [{"designatorType": "Attributes", "attributes": {"namespace": "shop"}}],
+            "args": {"scanV1": {"targetType": "framework", "targetNames": ["nsa"]}}});
+        let r = scan_request(&cmd);
+        assert_eq!(r["targetNames"], json!(["nsa"]));
+        assert_eq!(r["includeNamespaces"], json!(["shop"]));
     }
 }
