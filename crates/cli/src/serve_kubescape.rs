@@ -518,6 +518,11 @@ struct LeanControl {
 /// `<group>/<version>/<namespace>/<Kind>/<name>` of a Kubernetes object (RBAC subjects and
 /// other pseudo-resources do not have all five parts).
 fn workload_of(resource_id: &str) -> Option<(String, String, String, String, String)> {
+    // A single object sent with the request is scanned as a manifest: `path=<hash>/api=<id>`.
+    let resource_id = match resource_id.strip_prefix("path=") {
+        Some(rest) => rest.split_once("/api=")?.1,
+        None => resource_id,
+    };
     let parts: Vec<&str> = resource_id.splitn(5, '/').collect();
     let [group, version, namespace, kind, name] = parts.as_slice() else {
         return None;
@@ -706,6 +711,10 @@ mod tests {
             ))
         );
         assert_eq!(workload_of("rbac.authorization.k8s.io///User/alice"), None);
+        assert_eq!(
+            workload_of("path=123/api=apps/v1/shop/Deployment/web").map(|w| w.4),
+            Some("web".into())
+        );
         assert_eq!(scan_name("Deployment", "Web_1"), "deployment-web-1");
     }
 }

@@ -45,6 +45,30 @@ pub struct OperatorArgs {
     /// Do not delete a workload's scan results from storage when the workload is deleted
     #[arg(long)]
     pub no_cleanup: bool,
+    /// Do not run the posture scan of allcontrols, nsa and mitre at start
+    #[arg(long)]
+    pub no_startup_scan: bool,
+    /// Continuous posture scanning: a JSON file with the objects to rescan when they change,
+    /// `{"match":[{"apiGroups":["apps"],"apiVersions":["v1"],"resources":["deployments"]}],"namespaces":["default"]}`
+    #[arg(long, value_name = "FILE")]
+    pub continuous_scan_config: Option<std::path::PathBuf>,
+}
+
+/// The continuous-scan matching rules (the chart's ConfigMap, mounted as a file).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ContinuousScanConfig {
+    #[serde(rename = "match")]
+    rules: Vec<MatchRule>,
+    namespaces: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct MatchRule {
+    api_groups: Vec<String>,
+    api_versions: Vec<String>,
+    resources: Vec<String>,
 }
 
 struct Operator {
@@ -87,6 +111,24 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
                 .build(),
             args,
         });
+        if let Some(path) = &operator.args.continuous_scan_config {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --continuous-scan-config {}", path.display()))?;
+            let config: ContinuousScanConfig = serde_json::from_str(&text).with_context(|| {
+                format!("--continuous-scan-config {} is not {{\"match\":[{{\"apiGroups\",\"apiVersions\",\"resources\"}}],\"namespaces\":[...]}}", path.display())
+            })?;
+            for rule in &config.rules {
+                for group in &rule.api_groups {
+                    for version in &rule.api_versions {
+                        for resource in &rule.resources {
+                            tokio::spawn(watch_changes(operator.clone(), group.clone(), version.clone(), resource.clone(), config.namespaces.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if !operator.args.no_startup_scan {
+            tokio::spawn(startup_scan(operator.clone()));
+        }
         if !operator.args.no_cleanup {
             for kind in WATCHED {
                 tokio::spawn(watch_deletions(operator.client.clone(), kind));
@@ -497,6 +539,141 @@ async fn delete_cronjob(op: &Operator, command: &Value) -> Result<String, Comman
         Api::namespaced(op.client.clone(), ns);
     let _ = configmaps.delete(&name, &DeleteParams::default()).await;
     Ok(format!("CronJob {ns}/{name} and its ConfigMap deleted"))
+}
+
+/// Upstream's start-up behaviour: one posture scan of allcontrols, nsa and mitre, once the
+/// posture service answers.
+async fn startup_scan(op: Arc<Operator>) {
+    let command = json!({"commandName": "kubescapeScan", "args": {"scanV1": {"targetType": "framework", "targetNames": ["allcontrols", "nsa", "mitre"]}}});
+    let job = uuid::Uuid::new_v4().to_string();
+    for attempt in 1..=30 {
+        match execute(&op, "kubescapeScan", &command, &job).await {
+            Ok(detail) => {
+                tracing::info!(jobId = %job, %detail, "start-up posture scan");
+                return;
+            }
+            Err((_, e)) => {
+                tracing::debug!(jobId = %job, attempt, error = %e, "posture service not ready for the start-up scan");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+    tracing::warn!(jobId = %job, url = %op.args.kubescape_url, "start-up posture scan skipped: the posture service did not answer");
+}
+
+/// Continuous posture scanning of one resource: every object created or changed after the
+/// watch starts is sent to the posture service on its own (`scanObject`).
+async fn watch_changes(
+    op: Arc<Operator>,
+    group: String,
+    version: String,
+    plural: String,
+    namespaces: Vec<String>,
+) {
+    use futures_util::StreamExt;
+    let api_version = if group.is_empty() {
+        version.clone()
+    } else {
+        format!("{group}/{version}")
+    };
+    let kind = match op.client.list_api_group_resources(&api_version).await {
+        Ok(list) => match list.resources.iter().find(|r| r.name == plural) {
+            Some(r) => r.kind.clone(),
+            None => {
+                tracing::warn!(%api_version, %plural, "continuous scan: the cluster does not serve this resource");
+                return;
+            }
+        },
+        Err(e) => {
+            tracing::warn!(%api_version, %plural, error = %e, "continuous scan: discovery failed");
+            return;
+        }
+    };
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(&group, &version, &kind), &plural);
+    let api: Api<DynamicObject> = Api::all_with(op.client.clone(), &resource);
+    let mut rv = String::new();
+    loop {
+        if rv.is_empty() {
+            match api.list_metadata(&ListParams::default().limit(1)).await {
+                Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(%plural, error = %e, "continuous scan: cannot list; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    continue;
+                }
+            }
+        }
+        let Ok(stream) = api
+            .watch(&kube::api::WatchParams::default().timeout(290), &rv)
+            .await
+        else {
+            rv.clear();
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            continue;
+        };
+        futures_util::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            let obj = match event {
+                Ok(kube::api::WatchEvent::Added(o)) | Ok(kube::api::WatchEvent::Modified(o)) => o,
+                Ok(kube::api::WatchEvent::Deleted(o)) => {
+                    if let Some(v) = o.metadata.resource_version {
+                        rv = v;
+                    }
+                    continue;
+                }
+                Ok(kube::api::WatchEvent::Bookmark(b)) => {
+                    rv = b.metadata.resource_version;
+                    continue;
+                }
+                Ok(kube::api::WatchEvent::Error(e)) => {
+                    if e.code == 410 {
+                        rv.clear();
+                    }
+                    break;
+                }
+                Err(_) => break,
+            };
+            if let Some(v) = obj.metadata.resource_version.clone() {
+                rv = v;
+            }
+            let ns = obj.metadata.namespace.clone().unwrap_or_default();
+            if !namespaces.is_empty() && !namespaces.contains(&ns) {
+                continue;
+            }
+            let mut object = match serde_json::to_value(&obj) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            object["apiVersion"] = json!(api_version);
+            object["kind"] = json!(kind);
+            if let Some(m) = object["metadata"].as_object_mut() {
+                m.remove("managedFields");
+            }
+            let job = uuid::Uuid::new_v4().to_string();
+            let url = format!("{}/v1/scan", op.args.kubescape_url.trim_end_matches('/'));
+            let body = json!({"targetType": "framework", "targetNames": ["allcontrols"], "scanObject": object});
+            let http = op.http.clone();
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            let sent = tokio::task::spawn_blocking(move || {
+                http.post(&url)
+                    .set("Content-Type", "application/json")
+                    .set("X-Job-ID", &job)
+                    .send_string(&body.to_string())
+                    .map(|_| job)
+            })
+            .await;
+            match sent {
+                Ok(Ok(job)) => {
+                    tracing::info!(jobId = %job, namespace = %ns, %kind, %name, "changed object sent for a posture scan")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(namespace = %ns, %kind, %name, error = %e, "continuous scan: the posture service refused the object")
+                }
+                Err(_) => {}
+            }
+        }
+    }
 }
 
 /// Workload kinds whose scan results are removed with them (group, version, kind, plural).

@@ -200,41 +200,45 @@ data:
         String::from_utf8_lossy(&out.stderr),
         operator_log()
     );
-    assert!(
-        answer["results"][0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("posture scan"),
-        "{answer}"
-    );
-    // The posture service ran it.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                &format!("http://127.0.0.1:{posture_port}/v1/results"),
-            ])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        if r["type"] == "v1results" {
-            assert!(
-                r["response"]["summaryDetails"]["frameworks"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|f| f["name"] == "NSA"),
-                "nsa scanned"
-            );
-            break;
+    let detail = answer["results"][0]["detail"].as_str().unwrap().to_string();
+    let scan_id = detail
+        .strip_prefix("posture scan ")
+        .and_then(|d| d.strip_suffix(" queued"))
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_string();
+    // The posture service ran it, and the operator's start-up scan before it.
+    let results = |id: &str| -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let out = Command::new("curl")
+                .args([
+                    "-sS",
+                    &format!("http://127.0.0.1:{posture_port}/v1/results?id={id}"),
+                ])
+                .output()
+                .unwrap();
+            let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if r["type"] == "v1results" {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "scan {id} did not finish: {r}");
+            std::thread::sleep(Duration::from_millis(500));
         }
-        assert!(
-            Instant::now() < deadline,
-            "the triggered scan did not finish: {r}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    };
+    let frameworks = |r: &Value| -> Vec<String> {
+        r["response"]["summaryDetails"]["frameworks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(frameworks(&results(&scan_id)), ["NSA"]);
+    assert!(
+        operator_log().contains("start-up posture scan"),
+        "{}",
+        operator_log()
+    );
 
     // Update and delete by name.
     let update = json!({"commands": [{"commandName": "updateKubescapeCronJob", "args": {"kubescapeJobParams": {"name": name, "cronTabSchedule": "30 3 * * 1"}}}]});

@@ -516,6 +516,12 @@ spec:
 
     // The operator removes a workload's results when the workload is deleted.
     let operator_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let continuous = dir.join("continuous-scan.json");
+    std::fs::write(
+        &continuous,
+        format!(r#"{{"match":[{{"apiGroups":["apps"],"apiVersions":["v1"],"resources":["deployments"]}}],"namespaces":["{ns}"]}}"#),
+    )
+    .unwrap();
     let mut operator = Command::new(env!("CARGO_BIN_EXE_kubescape"))
         .args([
             "serve",
@@ -528,7 +534,12 @@ spec:
             ns,
             "--allowed-users",
             "admin",
+            "--no-startup-scan",
+            "--kubescape-url",
+            &base,
         ])
+        .arg("--continuous-scan-config")
+        .arg(&continuous)
         .env("KUBECONFIG", cluster.kubeconfig())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("operator.log")).unwrap())
@@ -558,6 +569,49 @@ spec:
             Instant::now() < deadline,
             "results of the deleted deployment still there: {left}\n{}",
             operator_log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Continuous scanning: a new workload is scanned on its own and its results published.
+    cluster.apply_yaml(&format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: late, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: late}}}}
+  template:
+    metadata: {{labels: {{app: late}}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        securityContext: {{privileged: true}}
+"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = cluster.kubectl(&[
+            "get",
+            "workloadconfigurationscan",
+            "deployment-late",
+            "-n",
+            ns,
+            "-o",
+            "json",
+        ]);
+        if out.status.success() {
+            let scan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                scan["spec"]["controls"]["C-0057"]["status"]["status"],
+                "failed"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new deployment was not scanned: {}\n{}",
+            operator_log(),
+            log()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
