@@ -661,6 +661,7 @@ async fn watch_changes(
                     .set("X-Job-ID", &job)
                     .send_string(&body.to_string())
                     .map(|_| job)
+                    .map_err(|e| e.to_string())
             })
             .await;
             match sent {
