@@ -38,6 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The offline vulnerability database: import, status, query, export
+    Vulndb(crate::vulndb::VulndbArgs),
     /// Make one HTTP request (what recurring-scan CronJobs run)
     HttpRequest(crate::http_request::HttpRequestArgs),
     /// Run an in-cluster service (role)
@@ -122,6 +124,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => policy_test(a),
         Command::Serve { command } => crate::serve::run(*command),
         Command::HttpRequest(a) => crate::http_request::run(a),
+        Command::Vulndb(a) => crate::vulndb::run(a),
     }
 }
 

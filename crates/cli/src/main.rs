@@ -8,6 +8,7 @@ mod scan;
 mod serve;
 mod serve_kubescape;
 mod serve_operator;
+mod vulndb;
 
 use std::process::ExitCode;
 

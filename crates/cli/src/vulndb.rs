@@ -1,0 +1,139 @@
+//! `kubescape vulndb`: build, inspect and query the offline vulnerability database.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use kubescape_vulndb::db::SourceInfo;
+use kubescape_vulndb::{Database, Package};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct VulndbArgs {
+    /// Database file [default: $KUBESCAPE_VULNDB or ~/.cache/kubescape/vulndb.json.gz]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: VulndbCommand,
+}
+
+#[derive(Subcommand)]
+pub enum VulndbCommand {
+    /// Build the database from record files or directories: OSV (JSON/YAML), Alpine secdb,
+    /// Debian security tracker JSON
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what the database holds and when it was built
+    Status {
+        /// Fail when the database is older than this many hours
+        #[arg(long)]
+        max_age_hours: Option<u64>,
+    },
+    /// The vulnerabilities of one package version
+    Query {
+        /// OSV ecosystem (PyPI, Go, npm, crates.io, Alpine:v3.19, Debian:12, ...)
+        ecosystem: String,
+        name: String,
+        version: String,
+    },
+    /// Write every record as JSON lines to stdout
+    Export,
+}
+
+fn db_path(a: &VulndbArgs) -> PathBuf {
+    a.db.clone()
+        .or_else(|| std::env::var_os("KUBESCAPE_VULNDB").map(PathBuf::from))
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            PathBuf::from(home).join(".cache/kubescape/vulndb.json.gz")
+        })
+}
+
+pub fn run(a: VulndbArgs) -> Result<ExitCode> {
+    let path = db_path(&a);
+    match &a.command {
+        VulndbCommand::Import { paths } => {
+            let started = std::time::Instant::now();
+            let mut all = Vec::new();
+            let mut sources = Vec::new();
+            for p in paths {
+                let imported = kubescape_vulndb::import::import_path(p)?;
+                for problem in imported.problems.iter().take(20) {
+                    eprintln!("warning: {problem}");
+                }
+                if imported.advisories.is_empty() {
+                    bail!("{} holds no vulnerability records (OSV JSON/YAML, Alpine secdb or Debian tracker JSON)", p.display());
+                }
+                eprintln!(
+                    "{}: {} records ({} other files skipped)",
+                    p.display(),
+                    imported.advisories.len(),
+                    imported.skipped_files
+                );
+                sources.push(SourceInfo {
+                    location: p.display().to_string(),
+                    records: imported.advisories.len(),
+                });
+                all.extend(imported.advisories);
+            }
+            let db = Database::new(all, sources);
+            db.save(&path)?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            eprintln!(
+                "wrote {} ({} records, {:.1} MB) in {:.1} s",
+                path.display(),
+                db.metadata.records,
+                size as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        VulndbCommand::Status { max_age_hours } => {
+            let db = Database::load(
+                &path,
+                max_age_hours.map(|h| std::time::Duration::from_secs(h * 3600)),
+            )?;
+            println!("database: {}", path.display());
+            println!("schema:   {}", db.metadata.schema_version);
+            println!("built:    {}", db.metadata.built);
+            println!("records:  {}", db.metadata.records);
+            for s in &db.metadata.sources {
+                println!("  {:>8}  {}", s.records, s.location);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VulndbCommand::Query {
+            ecosystem,
+            name,
+            version,
+        } => {
+            if let Err(e) = ecosystem.parse::<kubescape_vulndb::version::Ecosystem>() {
+                bail!("{e}");
+            }
+            let db = Database::load(&path, None)?;
+            let findings = db.matches(&Package {
+                ecosystem: ecosystem.clone(),
+                name: name.clone(),
+                version: version.clone(),
+                source_name: None,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&findings).context("serialising findings")?
+            );
+            Ok(if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        VulndbCommand::Export => {
+            let db = Database::load(&path, None)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            kubescape_vulndb::db::export_jsonl(&db, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
