@@ -38,6 +38,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Software bill of materials of a container image (registry, archive, OCI layout or directory)
+    Sbom(Box<crate::sbom::SbomArgs>),
 }
 
 #[derive(Args, Clone)]
@@ -113,6 +115,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Test(a),
         } => policy_test(a),
+        Command::Sbom(a) => crate::sbom::run(*a),
     }
 }
 

@@ -3,6 +3,7 @@
 mod commands;
 mod download;
 mod libsource;
+mod sbom;
 mod scan;
 
 use std::process::ExitCode;

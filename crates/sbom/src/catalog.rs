@@ -1,0 +1,262 @@
+//! Runs the catalogers over an image in one streaming walk.
+//!
+//! During the walk, small package-database files (dpkg status, apk installed, Python METADATA,
+//! package.json, ...) are kept in memory; Go binaries are scanned for their build info as they
+//! stream by; Java archives are read one at a time. After the walk the kept files are parsed.
+//! Memory is bounded by what the catalogers need, not by the size of the image.
+
+use std::io::{self, Read};
+
+use kubescape_image::{Entry, EntryKind, Image, Visitor};
+
+use crate::catalogers::{apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, ruby};
+use crate::model::{Catalog, Distro, Location, Package};
+use crate::Error;
+
+/// Limits of the catalog walk.
+#[derive(Debug, Clone)]
+pub struct CatalogOptions {
+    /// Largest package-database file kept in memory (dpkg status, METADATA, package.json...)
+    pub max_record_file: u64,
+    /// Largest Java archive read into memory (bigger ones are skipped with a warning)
+    pub max_archive: u64,
+}
+
+impl Default for CatalogOptions {
+    fn default() -> Self {
+        Self {
+            max_record_file: 64 << 20,
+            max_archive: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Record {
+    OsRelease,
+    DpkgStatus,
+    DpkgStatusD,
+    DpkgList,
+    DpkgCopyright,
+    ApkInstalled,
+    PythonMetadata,
+    PythonRecord,
+    PackageJson,
+    Gemspec,
+    ComposerInstalled,
+    DotnetDeps,
+}
+
+/// A kept file.
+pub(crate) struct Kept {
+    pub kind: Record,
+    pub path: String,
+    pub layer: Option<usize>,
+    pub data: Vec<u8>,
+}
+
+fn classify(path: &str) -> Option<Record> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match path {
+        "/etc/os-release" | "/usr/lib/os-release" => return Some(Record::OsRelease),
+        "/var/lib/dpkg/status" => return Some(Record::DpkgStatus),
+        "/lib/apk/db/installed" => return Some(Record::ApkInstalled),
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("/var/lib/dpkg/") {
+        if let Some(f) = rest.strip_prefix("status.d/") {
+            if !f.contains('/') && !f.ends_with(".md5sums") {
+                return Some(Record::DpkgStatusD);
+            }
+        }
+        if rest.starts_with("info/") && name.ends_with(".list") {
+            return Some(Record::DpkgList);
+        }
+        return None;
+    }
+    if let Some(rest) = path.strip_prefix("/usr/share/doc/") {
+        if name == "copyright" && rest.matches('/').count() == 1 {
+            return Some(Record::DpkgCopyright);
+        }
+        return None;
+    }
+    match name {
+        "METADATA" if path.ends_with(".dist-info/METADATA") => Some(Record::PythonMetadata),
+        "RECORD" if path.ends_with(".dist-info/RECORD") => Some(Record::PythonRecord),
+        "PKG-INFO" if path.ends_with(".egg-info/PKG-INFO") => Some(Record::PythonMetadata),
+        "package.json" => Some(Record::PackageJson),
+        "installed.json" if path.ends_with("/composer/installed.json") => {
+            Some(Record::ComposerInstalled)
+        }
+        _ if name.ends_with(".egg-info") => Some(Record::PythonMetadata),
+        _ if name.ends_with(".gemspec") && path.contains("/specifications/") => {
+            Some(Record::Gemspec)
+        }
+        _ if name.ends_with(".deps.json") => Some(Record::DotnetDeps),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_java_archive(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".jar", ".war", ".ear", ".jpi", ".hpi"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+struct Collector<'a> {
+    opts: &'a CatalogOptions,
+    layer_ids: Vec<String>,
+    kept: Vec<Kept>,
+    found: Vec<Package>,
+    symlinks: Vec<(String, String)>,
+    files: u64,
+}
+
+impl Collector<'_> {
+    fn location(&self, path: &str, layer: Option<usize>) -> Location {
+        Location {
+            path: path.to_string(),
+            layer: layer.and_then(|l| self.layer_ids.get(l).cloned()),
+        }
+    }
+}
+
+impl Visitor for Collector<'_> {
+    fn visit(&mut self, e: &Entry<'_>, content: &mut dyn Read) -> io::Result<()> {
+        match e.kind {
+            EntryKind::Symlink => {
+                if matches!(e.path, "/etc/os-release") {
+                    if let Some(t) = e.link_target {
+                        self.symlinks.push((e.path.to_string(), t.to_string()));
+                    }
+                }
+                return Ok(());
+            }
+            EntryKind::File => self.files += 1,
+            _ => return Ok(()),
+        }
+        if let Some(kind) = classify(e.path) {
+            if e.size > self.opts.max_record_file {
+                tracing::warn!(
+                    "skipping {} ({} bytes): larger than the limit for package records",
+                    e.path,
+                    e.size
+                );
+                return Ok(());
+            }
+            let mut data = Vec::with_capacity(e.size as usize);
+            content
+                .take(self.opts.max_record_file)
+                .read_to_end(&mut data)?;
+            self.kept.push(Kept {
+                kind,
+                path: e.path.to_string(),
+                layer: e.layer,
+                data,
+            });
+            return Ok(());
+        }
+        let name = e.path.rsplit('/').next().unwrap_or("");
+        if is_java_archive(name) {
+            if e.size > self.opts.max_archive {
+                tracing::warn!(
+                    "skipping Java archive {} ({} MiB): larger than --max-archive",
+                    e.path,
+                    e.size >> 20
+                );
+                return Ok(());
+            }
+            let mut data = Vec::with_capacity(e.size as usize);
+            content.read_to_end(&mut data)?;
+            let loc = self.location(e.path, e.layer);
+            match java::catalog_archive(&data, e.path, &loc, self.opts.max_archive, 0) {
+                Ok(pkgs) => self.found.extend(pkgs),
+                Err(err) => tracing::warn!("{}: not a readable Java archive: {err}", e.path),
+            }
+            return Ok(());
+        }
+        if e.mode & 0o111 != 0 && e.size > 1024 {
+            if let Some(info) = golang::scan_binary(content)? {
+                let loc = self.location(e.path, e.layer);
+                self.found.extend(golang::packages(&info, &loc));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Catalogs the packages of an image.
+pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
+    let layer_ids = image
+        .metadata
+        .layers
+        .iter()
+        .map(|l| l.diff_id.clone().unwrap_or_else(|| l.digest.clone()))
+        .collect();
+    let mut c = Collector {
+        opts,
+        layer_ids,
+        kept: Vec::new(),
+        found: Vec::new(),
+        symlinks: Vec::new(),
+        files: 0,
+    };
+    image.walk(&mut c)?;
+    let Collector {
+        layer_ids,
+        kept,
+        found,
+        symlinks,
+        files,
+        ..
+    } = c;
+    let loc = |path: &str, layer: Option<usize>| Location {
+        path: path.to_string(),
+        layer: layer.and_then(|l| layer_ids.get(l).cloned()),
+    };
+
+    let distro = os_release(&kept, &symlinks);
+    let mut packages = found;
+    packages.extend(dpkg::catalog(&kept, distro.as_ref(), &loc));
+    packages.extend(apk::catalog(&kept, distro.as_ref(), &loc));
+    packages.extend(python::catalog(&kept, &loc));
+    packages.extend(npm::catalog(&kept, &loc));
+    packages.extend(ruby::catalog(&kept, &loc));
+    packages.extend(php::catalog(&kept, &loc));
+    packages.extend(dotnet::catalog(&kept, &loc));
+    packages.sort_by(|a, b| {
+        (
+            a.kind,
+            &a.name,
+            &a.version,
+            a.locations.first().map(|l| &l.path),
+        )
+            .cmp(&(
+                b.kind,
+                &b.name,
+                &b.version,
+                b.locations.first().map(|l| &l.path),
+            ))
+    });
+    Ok(Catalog {
+        source: image.metadata.clone(),
+        distro,
+        packages,
+        file_count: files,
+    })
+}
+
+fn os_release(kept: &[Kept], symlinks: &[(String, String)]) -> Option<Distro> {
+    let get = |p: &str| {
+        kept.iter()
+            .find(|k| k.kind == Record::OsRelease && k.path == p)
+    };
+    let etc_link = symlinks.iter().any(|(p, _)| p == "/etc/os-release");
+    let file = if etc_link {
+        get("/usr/lib/os-release")
+    } else {
+        get("/etc/os-release").or_else(|| get("/usr/lib/os-release"))
+    }?;
+    Some(osrelease::parse(&String::from_utf8_lossy(&file.data)))
+}

@@ -1,0 +1,63 @@
+//! PHP: Composer's `vendor/composer/installed.json` (v1 array and v2 `{"packages": [...]}`).
+
+use serde_json::{json, Value};
+
+use super::base;
+use crate::catalog::{Kept, Record};
+use crate::model::{Location, Package, PkgType};
+use crate::purl::purl;
+
+pub(crate) fn catalog(
+    kept: &[Kept],
+    loc: &dyn Fn(&str, Option<usize>) -> Location,
+) -> Vec<Package> {
+    let mut out = Vec::new();
+    for k in kept.iter().filter(|k| k.kind == Record::ComposerInstalled) {
+        let Ok(v) = serde_json::from_slice::<Value>(&k.data) else {
+            continue;
+        };
+        let list = match &v {
+            Value::Array(a) => a.clone(),
+            Value::Object(o) => o
+                .get("packages")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            _ => continue,
+        };
+        for p in list {
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(Value::as_str),
+                p.get("version").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let (ns, short) = name
+                .split_once('/')
+                .map(|(a, b)| (Some(a), b))
+                .unwrap_or((None, name));
+            let mut pkg = base(
+                PkgType::PhpComposer,
+                name,
+                version,
+                purl("composer", ns, short, version, &[]),
+                loc(&k.path, k.layer),
+                "php-composer-installed-cataloger",
+            );
+            pkg.licenses = p
+                .get("license")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            pkg.metadata_type = "php-composer-installed-entry";
+            pkg.metadata = json!({"name": name, "version": version, "type": p.get("type").cloned().unwrap_or(Value::Null)});
+            out.push(pkg);
+        }
+    }
+    out
+}
