@@ -225,7 +225,12 @@ fn walk_layer<R: Read>(
             .entries()
             .map_err(|e| Error::io("not a tar stream", e))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| Error::io("reading the layer tar", e))?;
+            let mut entry = entry.map_err(|e| {
+                Error::io(
+                    "cannot read the layer tar (blob truncated, corrupted or download interrupted)",
+                    e,
+                )
+            })?;
             n += 1;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Some(path) = normalize(&raw) else {

@@ -45,15 +45,24 @@ fn archive_and_layout_sources_squash_identically() {
         assert!(v.os_release.contains("ID=debian"), "{f}");
         // whiteouts: six is deleted by the top layer, /etc/motd too
         let site = "/usr/local/lib/python3.11/site-packages";
-        assert!(has(&v, &format!("{site}/requests-2.31.0.dist-info/METADATA")), "{f}");
-        assert!(!has(&v, &format!("{site}/six-1.16.0.dist-info/METADATA")), "{f}");
+        assert!(
+            has(&v, &format!("{site}/requests-2.31.0.dist-info/METADATA")),
+            "{f}"
+        );
+        assert!(
+            !has(&v, &format!("{site}/six-1.16.0.dist-info/METADATA")),
+            "{f}"
+        );
         assert!(!has(&v, &format!("{site}/six.py")), "{f}");
         assert!(!has(&v, "/etc/motd"), "{f}");
         // opaque directory: the lower layer's /app/node_modules/ms content is hidden, the
         // directory itself (from the top layer) stays
         assert!(has(&v, "/app/node_modules/ms"), "{f}");
         assert!(!has(&v, "/app/node_modules/ms/package.json"), "{f}");
-        assert!(has(&v, "/app/node_modules/send/node_modules/ms/package.json"), "{f}");
+        assert!(
+            has(&v, "/app/node_modules/send/node_modules/ms/package.json"),
+            "{f}"
+        );
         // each path once, and from the right layer
         let mut sorted: Vec<&String> = v.paths.iter().map(|(p, _)| p).collect();
         sorted.sort();
@@ -78,7 +87,11 @@ fn dir_source_walks_a_root_filesystem() {
     std::fs::create_dir_all(d.path().join("usr/lib")).unwrap();
     std::fs::write(d.path().join("usr/lib/os-release"), "ID=test\n").unwrap();
     std::os::unix::fs::symlink("../usr/lib/os-release", d.path().join("etc-link")).unwrap();
-    let (_, v) = walk(&format!("dir:{}", d.path().display()), &OpenOptions::default()).unwrap();
+    let (_, v) = walk(
+        &format!("dir:{}", d.path().display()),
+        &OpenOptions::default(),
+    )
+    .unwrap();
     assert_eq!(v.os_release, "ID=test\n");
     assert!(has(&v, "/usr/lib") && has(&v, "/etc-link"));
 }
@@ -90,39 +103,74 @@ fn clear_errors_for_bad_inputs() {
     // a file that is not an image
     let txt = d.path().join("notes.txt");
     std::fs::write(&txt, "hello, this is not a tar archive at all\n".repeat(40)).unwrap();
-    let e = Image::open(txt.to_str().unwrap(), &OpenOptions::default()).err().unwrap();
-    assert!(e.to_string().contains("not a container image archive"), "{e}");
+    let e = Image::open(txt.to_str().unwrap(), &OpenOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("not a container image archive"),
+        "{e}"
+    );
     // a tar that is not an image
     let tar = d.path().join("x.tar");
     let st = std::process::Command::new("tar")
-        .args(["-cf", tar.to_str().unwrap(), "-C", d.path().to_str().unwrap(), "notes.txt"])
+        .args([
+            "-cf",
+            tar.to_str().unwrap(),
+            "-C",
+            d.path().to_str().unwrap(),
+            "notes.txt",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
-    let e = Image::open(tar.to_str().unwrap(), &OpenOptions::default()).err().unwrap();
+    let e = Image::open(tar.to_str().unwrap(), &OpenOptions::default())
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("neither manifest.json"), "{e}");
     // nothing there and not a reference
-    let e = Image::open("/no/such/Path", &OpenOptions::default()).err().unwrap();
+    let e = Image::open("/no/such/Path", &OpenOptions::default())
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("neither an existing file"), "{e}");
     // size limit
-    let opts = OpenOptions { max_size: Some(1 << 20), ..Default::default() };
-    let e = Image::open(kit.join("apps.oci").to_str().unwrap(), &opts).err().unwrap();
+    let opts = OpenOptions {
+        max_size: Some(1 << 20),
+        ..Default::default()
+    };
+    let e = Image::open(kit.join("apps.oci").to_str().unwrap(), &opts)
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("--max-image-size"), "{e}");
     // platform not in the index
-    let opts = OpenOptions { platform: Some("linux/arm64".parse().unwrap()), ..Default::default() };
-    let e = Image::open(kit.join("apps.oci").to_str().unwrap(), &opts).err().unwrap();
-    assert!(e.to_string().contains("no image for platform linux/arm64 (available: linux/amd64)"), "{e}");
+    let opts = OpenOptions {
+        platform: Some("linux/arm64".parse().unwrap()),
+        ..Default::default()
+    };
+    let e = Image::open(kit.join("apps.oci").to_str().unwrap(), &opts)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("no image for platform linux/arm64 (available: linux/amd64)"),
+        "{e}"
+    );
     // a corrupted layer in an OCI layout: digest verification fails with a clear error
     let copy = d.path().join("copy.oci");
     let st = std::process::Command::new("cp")
-        .args(["-r", kit.join("apps.oci").to_str().unwrap(), copy.to_str().unwrap()])
+        .args([
+            "-r",
+            kit.join("apps.oci").to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(st.success());
     let img = Image::open(copy.to_str().unwrap(), &OpenOptions::default()).unwrap();
     let go_layer = &img.metadata.layers[3].digest;
-    let blob = copy.join("blobs/sha256").join(go_layer.trim_start_matches("sha256:"));
+    let blob = copy
+        .join("blobs/sha256")
+        .join(go_layer.trim_start_matches("sha256:"));
     let data = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &data[..data.len() / 2]).unwrap();
     let e = img.walk(&mut Paths::default()).err().unwrap();
@@ -137,50 +185,109 @@ fn registry_pull_with_credentials_and_errors() {
     let reg = common::Registry::start(Some(("kit-user", "kit-pass")));
     reg.push(&kit.join("apps.oci"), "kit/apps:v1");
     let creds = |p: &str| RegistryOptions {
-        credentials: Some(Credentials { username: "kit-user".into(), password: p.into() }),
+        credentials: Some(Credentials {
+            username: "kit-user".into(),
+            password: p.into(),
+        }),
         insecure: true,
         docker_config: Some("/nonexistent/config.json".into()),
     };
     let reference = format!("{}/kit/apps:v1", reg.addr);
-    let opts = OpenOptions { registry: creds("kit-pass"), ..Default::default() };
+    let opts = OpenOptions {
+        registry: creds("kit-pass"),
+        ..Default::default()
+    };
     let (img, v) = walk(&reference, &opts).unwrap();
     assert_eq!(img.metadata.source_kind, "registry");
-    let (local, lv) = walk(kit.join("apps.oci").to_str().unwrap(), &OpenOptions::default()).unwrap();
+    let (local, lv) = walk(
+        kit.join("apps.oci").to_str().unwrap(),
+        &OpenOptions::default(),
+    )
+    .unwrap();
     assert_eq!(img.metadata.manifest_digest, local.metadata.manifest_digest);
-    assert_eq!(img.metadata.repo_digests, vec![format!("{}/kit/apps@{}", reg.addr, local.metadata.manifest_digest.clone().unwrap())]);
+    assert_eq!(
+        img.metadata.repo_digests,
+        vec![format!(
+            "{}/kit/apps@{}",
+            reg.addr,
+            local.metadata.manifest_digest.clone().unwrap()
+        )]
+    );
     assert_eq!(v.paths.len(), lv.paths.len());
 
     // credentials from a Docker config.json
     let d = tempfile::tempdir().unwrap();
     let cfg = d.path().join("config.json");
-    std::fs::write(&cfg, format!(r#"{{"auths":{{"{}":{{"auth":"a2l0LXVzZXI6a2l0LXBhc3M="}}}}}}"#, reg.addr)).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"a2l0LXVzZXI6a2l0LXBhc3M="}}}}}}"#,
+            reg.addr
+        ),
+    )
+    .unwrap();
     let opts = OpenOptions {
-        registry: RegistryOptions { credentials: None, insecure: true, docker_config: Some(cfg) },
+        registry: RegistryOptions {
+            credentials: None,
+            insecure: true,
+            docker_config: Some(cfg),
+        },
         ..Default::default()
     };
     Image::open(&reference, &opts).unwrap();
 
     // by digest
-    let by_digest = format!("{}/kit/apps@{}", reg.addr, local.metadata.manifest_digest.clone().unwrap());
-    Image::open(&by_digest, &OpenOptions { registry: creds("kit-pass"), ..Default::default() }).unwrap();
+    let by_digest = format!(
+        "{}/kit/apps@{}",
+        reg.addr,
+        local.metadata.manifest_digest.clone().unwrap()
+    );
+    Image::open(
+        &by_digest,
+        &OpenOptions {
+            registry: creds("kit-pass"),
+            ..Default::default()
+        },
+    )
+    .unwrap();
 
     // wrong password
-    let e = Image::open(&reference, &OpenOptions { registry: creds("wrong"), ..Default::default() }).err().unwrap();
+    let e = Image::open(
+        &reference,
+        &OpenOptions {
+            registry: creds("wrong"),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap();
     assert!(matches!(e, Error::Unauthorized { .. }), "{e}");
     assert!(e.to_string().contains("wrong username or password"), "{e}");
     // no credentials at all
     let anon = OpenOptions {
-        registry: RegistryOptions { insecure: true, docker_config: Some("/nonexistent".into()), ..Default::default() },
+        registry: RegistryOptions {
+            insecure: true,
+            docker_config: Some("/nonexistent".into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let e = Image::open(&reference, &anon).err().unwrap();
     assert!(e.to_string().contains("requires credentials"), "{e}");
     // missing tag
-    let e = Image::open(&format!("{}/kit/apps:nope", reg.addr), &opts_ok(&creds)).err().unwrap();
+    let e = Image::open(&format!("{}/kit/apps:nope", reg.addr), &opts_ok(&creds))
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert!(e.to_string().contains("MANIFEST_UNKNOWN"), "{e}");
     // TLS against a plain-HTTP registry: the hint names --insecure
-    let tls = OpenOptions { registry: RegistryOptions { insecure: false, ..creds("kit-pass") }, ..Default::default() };
+    let tls = OpenOptions {
+        registry: RegistryOptions {
+            insecure: false,
+            ..creds("kit-pass")
+        },
+        ..Default::default()
+    };
     let e = Image::open(&reference, &tls).err().unwrap();
     assert!(e.to_string().contains("--insecure"), "{e}");
 
@@ -196,5 +303,8 @@ fn registry_pull_with_credentials_and_errors() {
 }
 
 fn opts_ok(creds: &dyn Fn(&str) -> RegistryOptions) -> OpenOptions {
-    OpenOptions { registry: creds("kit-pass"), ..Default::default() }
+    OpenOptions {
+        registry: creds("kit-pass"),
+        ..Default::default()
+    }
 }

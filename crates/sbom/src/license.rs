@@ -19,15 +19,20 @@ fn ids() -> &'static HashMap<String, &'static str> {
 /// The SPDX identifier a license string stands for, when there is one: exact identifiers
 /// (any case), Debian/Python short names and the common spelled-out names.
 pub fn spdx_id(raw: &str) -> Option<&'static str> {
-    let s = raw.trim().trim_end_matches(" License").trim();
+    let s = raw.trim();
     if s.is_empty() {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    if let Some(id) = ids().get(&lower) {
-        return Some(id);
-    }
-    let alias = match lower.as_str() {
+    let short = lower.trim_end_matches(" license").trim();
+    let found = [lower.as_str(), short]
+        .into_iter()
+        .find_map(|l| ids().get(l).copied().or_else(|| alias(l)));
+    found
+}
+
+fn alias(lower: &str) -> Option<&'static str> {
+    let alias = match lower {
         "mit" | "expat" | "mit/expat" => "MIT",
         "gpl-2" | "gplv2" | "gpl2" | "gnu gpl v2" => "GPL-2.0-only",
         "gpl-2+" | "gplv2+" | "gpl-2.0+" => "GPL-2.0-or-later",
@@ -63,7 +68,6 @@ pub fn spdx_id(raw: &str) -> Option<&'static str> {
         "artistic" | "artistic-1" => "Artistic-1.0",
         "artistic-2" => "Artistic-2.0",
         "zlib" => "Zlib",
-        "public-domain" | "public domain" => return None,
         _ => return None,
     };
     ids().get(&alias.to_ascii_lowercase()).copied()

@@ -15,7 +15,9 @@ pub fn repo_root() -> PathBuf {
 pub fn cache_dir() -> PathBuf {
     std::env::var_os("KUBESCAPE_RS_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/kubescape-rs"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/kubescape-rs")
+        })
 }
 
 /// The fixture directory; builds the kit on first use (the script is idempotent and locked).
@@ -29,7 +31,11 @@ pub fn kit() -> &'static Path {
             .expect("run scripts/image-kit.sh");
         assert!(out.status.success(), "scripts/image-kit.sh failed");
         let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        assert!(dir.join("apps.tar").is_file(), "kit incomplete: {}", dir.display());
+        assert!(
+            dir.join("apps.tar").is_file(),
+            "kit incomplete: {}",
+            dir.display()
+        );
         dir
     })
 }
@@ -88,7 +94,10 @@ impl Registry {
         };
         let start = Instant::now();
         while std::net::TcpStream::connect(&reg.addr).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "registry did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "registry did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         reg

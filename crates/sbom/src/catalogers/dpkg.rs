@@ -45,6 +45,28 @@ pub fn copyright_licenses(text: &str) -> Vec<String> {
     out
 }
 
+/// Files of a `.list`: its entries minus the directories (entries that are another's parent).
+fn list_files(text: &str) -> Vec<String> {
+    let all: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "/.")
+        .collect();
+    let mut parents = std::collections::HashSet::new();
+    for p in &all {
+        let mut cur = *p;
+        while let Some((parent, _)) = cur.rsplit_once('/') {
+            if parent.is_empty() || !parents.insert(parent) {
+                break;
+            }
+            cur = parent;
+        }
+    }
+    all.into_iter()
+        .filter(|p| !parents.contains(p))
+        .map(str::to_string)
+        .collect()
+}
+
 pub(crate) fn catalog(
     kept: &[Kept],
     distro: Option<&Distro>,
@@ -145,11 +167,7 @@ pub(crate) fn catalog(
                 .get(format!("{name}:{arch}").as_str())
                 .or_else(|| lists.get(name));
             if let Some(list) = list {
-                pkg.files = String::from_utf8_lossy(&list.data)
-                    .lines()
-                    .filter(|l| !l.is_empty() && *l != "/." && !l.ends_with('/'))
-                    .map(str::to_string)
-                    .collect();
+                pkg.files = list_files(&String::from_utf8_lossy(&list.data));
                 pkg.locations.push(loc(&list.path, list.layer));
             }
             if let Some(c) = copyrights.get(name) {
