@@ -24,6 +24,7 @@ command -v go >/dev/null || need+=(golang-go)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v zstd >/dev/null || need+=(zstd)
 command -v npm >/dev/null || need+=(npm)
+command -v rpmbuild >/dev/null || need+=(rpm)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
@@ -147,6 +148,34 @@ if [ ! -f "$WORK/delete.tar" ]; then
   rm -rf "$WORK/del"
 fi
 
+# --- layer: an RPM root (rpm 4.18's SQLite database, packages built here with rpmbuild) ---------
+if [ ! -f "$WORK/rpm.tar" ]; then
+  log "rpmbuild + rpm --root"
+  rm -rf "$WORK/rpmb" "$WORK/rpmroot"
+  mkdir -p "$WORK/rpmb/SPECS" "$WORK/rpmroot/etc"
+  mkspec() { # name version release epoch|- license
+    {
+      echo "Name: $1"; echo "Version: $2"; echo "Release: $3"
+      [ "$4" != - ] && echo "Epoch: $4"
+      echo "Summary: image kit test package"; echo "License: $5"; echo "BuildArch: noarch"
+      echo "Vendor: kubescape-rs image kit"
+      printf '%%description\nTest package of the image kit.\n%%install\nmkdir -p %%{buildroot}/usr/share/%s\necho %s > %%{buildroot}/usr/share/%s/README\n%%files\n/usr/share/%s/README\n' "$1" "$1" "$1" "$1"
+    } >"$WORK/rpmb/SPECS/$1.spec"
+    HOME="$WORK/rpmb" rpmbuild --quiet --define "_topdir $WORK/rpmb" -bb "$WORK/rpmb/SPECS/$1.spec" >&2
+  }
+  mkspec kit-hello 1.2.3 4.fc39 1 MIT
+  mkspec kit-data 0.9 1.fc39 - Apache-2.0
+  rpm --root "$WORK/rpmroot" --dbpath /var/lib/rpm --initdb
+  rpm --root "$WORK/rpmroot" --dbpath /var/lib/rpm -i --nodeps --ignoreos --ignorearch --noscripts \
+    "$WORK"/rpmb/RPMS/noarch/*.rpm 2>/dev/null
+  rm -f "$WORK/rpmroot/var/lib/rpm/.rpm.lock"
+  printf 'NAME="Fedora Linux"\nVERSION="39 (Container Image)"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39 (Container Image)"\n' \
+    >"$WORK/rpmroot/etc/os-release"
+  echo "Fedora release 39 (Thirty Nine)" >"$WORK/rpmroot/etc/fedora-release"
+  tar --numeric-owner --sort=name --mtime=@1700000000 -C "$WORK/rpmroot" -cf "$WORK/rpm.tar" .
+  rm -rf "$WORK/rpmb" "$WORK/rpmroot"
+fi
+
 # --- assemble images ------------------------------------------------------------------------------
 build() { # name compression:layer...
   local name="$1"; shift
@@ -167,6 +196,7 @@ build() { # name compression:layer...
 build debian gzip:debian
 build apps gzip:debian gzip:python gzip:npm gzip:go gzip:java gzip:delete
 build apps-zstd gzip:debian zstd:python zstd:npm gzip:go gzip:java gzip:delete
+build rpm gzip:rpm
 
 # --- benchmark images (only with `bench`) ---------------------------------------------------------
 if [ "${1:-}" = bench ]; then

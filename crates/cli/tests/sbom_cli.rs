@@ -13,17 +13,28 @@ fn kubescape() -> Command {
 fn sbom_of_an_oci_layout_in_each_format() {
     let kit = common::kit();
     let d = tempfile::tempdir().unwrap();
-    for (fmt, key) in [("spdx-json", "packages"), ("cyclonedx-json", "components"), ("syft-json", "artifacts")] {
+    for (fmt, key) in [
+        ("spdx-json", "packages"),
+        ("cyclonedx-json", "components"),
+        ("syft-json", "artifacts"),
+    ] {
         let out_file = d.path().join(format!("sbom.{fmt}"));
         let out = kubescape()
-            .args(["sbom", kit.join("apps.oci").to_str().unwrap(), "--format", fmt, "-o"])
+            .args([
+                "sbom",
+                kit.join("apps.oci").to_str().unwrap(),
+                "--format",
+                fmt,
+                "-o",
+            ])
             .arg(&out_file)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{fmt}: {stderr}");
         assert!(stderr.contains("179 packages (deb 88, go-module 3, java-archive 3, npm 80, python 5), OS debian 12"), "{stderr}");
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
         assert!(v[key].as_array().unwrap().len() >= 179, "{fmt}");
     }
 }
@@ -33,14 +44,30 @@ fn sbom_errors_are_clear() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("notes.txt");
     std::fs::write(&f, "not an image\n".repeat(100)).unwrap();
-    let out = kubescape().args(["sbom", f.to_str().unwrap()]).output().unwrap();
+    let out = kubescape()
+        .args(["sbom", f.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a container image archive"), "{stderr}");
-    let out = kubescape().args(["sbom", "x", "--format", "xml"]).output().unwrap();
+    let out = kubescape()
+        .args(["sbom", "x", "--format", "xml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown SBOM format"));
-    let out = kubescape().args(["sbom", "dir:/", "--max-image-size", "10MiB", "-o", "/dev/null"]).output().unwrap();
+    let out = kubescape()
+        .args([
+            "sbom",
+            "dir:/",
+            "--max-image-size",
+            "10MiB",
+            "-o",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("raise --max-image-size"));
 }
@@ -54,7 +81,14 @@ fn sbom_from_a_registry_with_credentials() {
     let d = tempfile::tempdir().unwrap();
     let run = |password: &str| {
         kubescape()
-            .args(["sbom", &reference, "--insecure", "-f", "cyclonedx-json", "-o"])
+            .args([
+                "sbom",
+                &reference,
+                "--insecure",
+                "-f",
+                "cyclonedx-json",
+                "-o",
+            ])
             .arg(d.path().join("out.json"))
             .arg("--docker-config")
             .arg(d.path().join("none.json"))
@@ -64,15 +98,31 @@ fn sbom_from_a_registry_with_credentials() {
             .unwrap()
     };
     let out = run("cli-pass");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("out.json")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out.json")).unwrap()).unwrap();
     assert_eq!(v["metadata"]["component"]["name"], format!("{reference}"));
     let out = run("nope");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("authentication failed") && stderr.contains("wrong username or password"), "{stderr}");
+    assert!(
+        stderr.contains("authentication failed") && stderr.contains("wrong username or password"),
+        "{stderr}"
+    );
     let out = kubescape()
-        .args(["sbom", &format!("{}/kit/missing:1", reg.addr), "--insecure", "--username", "cli-user", "--password", "cli-pass"])
+        .args([
+            "sbom",
+            &format!("{}/kit/missing:1", reg.addr),
+            "--insecure",
+            "--username",
+            "cli-user",
+            "--password",
+            "cli-pass",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

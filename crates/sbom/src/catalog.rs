@@ -9,7 +9,7 @@ use std::io::{self, Read};
 
 use kubescape_image::{Entry, EntryKind, Image, Visitor};
 
-use crate::catalogers::{apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, ruby};
+use crate::catalogers::{apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, rpm, ruby};
 use crate::model::{Catalog, Distro, Location, Package};
 use crate::Error;
 
@@ -39,6 +39,7 @@ pub(crate) enum Record {
     DpkgList,
     DpkgCopyright,
     ApkInstalled,
+    RpmDb,
     PythonMetadata,
     PythonRecord,
     PackageJson,
@@ -61,6 +62,9 @@ fn classify(path: &str) -> Option<Record> {
         "/etc/os-release" | "/usr/lib/os-release" => return Some(Record::OsRelease),
         "/var/lib/dpkg/status" => return Some(Record::DpkgStatus),
         "/lib/apk/db/installed" => return Some(Record::ApkInstalled),
+        "/var/lib/rpm/rpmdb.sqlite" | "/usr/lib/sysimage/rpm/rpmdb.sqlite" => {
+            return Some(Record::RpmDb)
+        }
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("/var/lib/dpkg/") {
@@ -220,6 +224,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
     let mut packages = found;
     packages.extend(dpkg::catalog(&kept, distro.as_ref(), &loc));
     packages.extend(apk::catalog(&kept, distro.as_ref(), &loc));
+    packages.extend(rpm::catalog(&kept, distro.as_ref(), &loc));
     packages.extend(python::catalog(&kept, &loc));
     packages.extend(npm::catalog(&kept, &loc));
     packages.extend(ruby::catalog(&kept, &loc));

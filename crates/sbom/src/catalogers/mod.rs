@@ -10,6 +10,7 @@ pub mod npm;
 pub mod osrelease;
 pub mod php;
 pub mod python;
+pub mod rpm;
 pub mod ruby;
 
 use crate::model::{Location, Package, PkgType};
