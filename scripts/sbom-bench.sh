@@ -29,20 +29,25 @@ echo '{"Version":1,"NextUpdate":"2099-01-01T00:00:00Z","UpdatedAt":"2025-01-01T0
 
 count() { "$PY" -c 'import json,sys; print(len([c for c in json.load(open(sys.argv[1]))["components"] if c.get("purl")]))' "$1"; }
 
-printf '%-22s %-28s %8s %12s %9s\n' image tool wall_s peak_rss_kib packages
+printf '%-26s %-14s %8s %12s %9s\n' input tool wall_s peak_rss_kib packages
+run_ks() { # label input
+  /usr/bin/time -o "$TMP/t" -f '%e %M' "$KS" sbom "$2" -f cyclonedx-json -o "$TMP/ks.json" 2>/dev/null
+  read -r wall rss <"$TMP/t"
+  printf '%-26s %-14s %8s %12s %9s\n' "$1" "kubescape-rs" "$wall" "$rss" "$(count "$TMP/ks.json")"
+}
+run_trivy() { # label input
+  # a fresh Trivy cache each run, so that its layer cache does not skip the work
+  rm -rf "$TMP/tc" && mkdir -p "$TMP/tc" && cp -r "$TMP/java-db" "$TMP/tc/"
+  /usr/bin/time -o "$TMP/t" -f '%e %M' "$TRIVY" image --quiet --cache-dir "$TMP/tc" --input "$2" \
+    --format cyclonedx --offline-scan --skip-db-update --skip-java-db-update -o "$TMP/trivy.json"
+  read -r wall rss <"$TMP/t"
+  printf '%-26s %-14s %8s %12s %9s\n' "$1" "trivy 0.59.1" "$wall" "$rss" "$(count "$TMP/trivy.json")"
+}
 for img in debian-big big; do
   for run in $(seq "$RUNS"); do
-    /usr/bin/time -o "$TMP/t" -f '%e %M' "$KS" sbom "$KIT/$img.tar" -f cyclonedx-json -o "$TMP/ks.json" 2>/dev/null
-    read -r wall rss <"$TMP/t"
-    printf '%-22s %-28s %8s %12s %9s\n' "$img.tar" "kubescape-rs" "$wall" "$rss" "$(count "$TMP/ks.json")"
-    /usr/bin/time -o "$TMP/t" -f '%e %M' "$KS" sbom "oci-archive:$KIT/$img.oci.tar" -f cyclonedx-json -o "$TMP/ks2.json" 2>/dev/null
-    read -r wall rss <"$TMP/t"
-    printf '%-22s %-28s %8s %12s %9s\n' "$img.oci.tar (gzip)" "kubescape-rs" "$wall" "$rss" "$(count "$TMP/ks2.json")"
-    # a fresh Trivy cache each run, so that its layer cache does not skip the work
-    rm -rf "$TMP/tc" && mkdir -p "$TMP/tc" && cp -r "$TMP/java-db" "$TMP/tc/"
-    /usr/bin/time -o "$TMP/t" -f '%e %M' "$TRIVY" image --quiet --cache-dir "$TMP/tc" --input "$KIT/$img.tar" \
-      --format cyclonedx --offline-scan --skip-db-update --skip-java-db-update -o "$TMP/trivy.json"
-    read -r wall rss <"$TMP/t"
-    printf '%-22s %-28s %8s %12s %9s\n' "$img.tar" "trivy 0.59.1" "$wall" "$rss" "$(count "$TMP/trivy.json")"
+    run_ks "$img docker-archive" "$KIT/$img.tar"
+    run_trivy "$img docker-archive" "$KIT/$img.tar"
+    run_ks "$img oci-dir (gzip)" "$KIT/$img.oci"
+    run_trivy "$img oci-dir (gzip)" "$KIT/$img.oci"
   done
 done

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use crate::verify::Verify;
@@ -184,7 +184,7 @@ pub fn walk(
                 let blob_digest = src.blob_digest_known(i).then_some(layer.digest.as_str());
                 let stored = Verify::new(raw, blob_digest, format!("{what} blob"))
                     .with_limit(remaining, &meta.user_input);
-                let dec = Decoder::new(BufReader::with_capacity(256 * 1024, stored), &what)?;
+                let dec = Decoder::new(stored, &what)?;
                 let diff_check = if blob_digest.is_none() {
                     layer.diff_id.as_deref()
                 } else {
@@ -199,8 +199,7 @@ pub fn walk(
                 io::copy(&mut t, &mut io::sink()).map_err(|e| Error::io(&what, e))?;
                 stats.bytes += t.count();
                 let dec = t.finish_into_inner()?;
-                // bytes left in the BufReader were already hashed by the inner Verify
-                let stored = dec.into_inner().into_inner();
+                let stored = dec.into_inner();
                 stored_total += stored.finish()?;
             }
             Ok(stats)
