@@ -124,7 +124,7 @@ pub(crate) fn normalize(raw: &str) -> Option<String> {
 
 enum Decoder<R: BufRead> {
     Plain(R),
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
 }
 
@@ -132,7 +132,9 @@ impl<R: BufRead> Decoder<R> {
     fn new(mut r: R, what: &str) -> Result<Self> {
         let head = r.fill_buf().map_err(|e| Error::io(what, e))?;
         if head.starts_with(&[0x1f, 0x8b]) {
-            Ok(Self::Gzip(flate2::bufread::MultiGzDecoder::new(r)))
+            Ok(Self::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(
+                r,
+            ))))
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             let d = zstd::stream::read::Decoder::with_buffer(r)
                 .map_err(|e| Error::io(format!("{what}: zstd"), e))?;
@@ -145,7 +147,7 @@ impl<R: BufRead> Decoder<R> {
     fn into_inner(self) -> R {
         match self {
             Self::Plain(r) => r,
-            Self::Gzip(d) => d.into_inner(),
+            Self::Gzip(d) => (*d).into_inner(),
             Self::Zstd(d) => d.finish(),
         }
     }

@@ -13,6 +13,9 @@ use crate::Error;
 
 const CHUNK: usize = 256 * 1024;
 
+/// The channel feeding the hashing thread and the thread itself.
+type Hasher = (SyncSender<Arc<Vec<u8>>>, JoinHandle<Sha256>);
+
 /// Reads `inner` in large chunks; when a digest is expected, every chunk is also hashed on a
 /// helper thread. [`Verify::finish`] drains the rest and compares. Reading past `limit` bytes
 /// fails with a size error.
@@ -24,7 +27,7 @@ pub struct Verify<R> {
     limit: Option<(u64, String)>,
     chunk: Arc<Vec<u8>>,
     pos: usize,
-    hasher: Option<(SyncSender<Arc<Vec<u8>>>, JoinHandle<Sha256>)>,
+    hasher: Option<Hasher>,
 }
 
 impl<R: Read> Verify<R> {
@@ -196,7 +199,10 @@ mod tests {
         v.read_exact(&mut first).unwrap();
         assert_eq!(v.finish().unwrap(), 1_000_000);
         let bad = sha256(b"other");
-        let e = Verify::new(&data[..], Some(&bad), "blob").finish().err().unwrap();
+        let e = Verify::new(&data[..], Some(&bad), "blob")
+            .finish()
+            .err()
+            .unwrap();
         assert!(matches!(e, Error::DigestMismatch { .. }));
         let e = Verify::new(&data[..], None, "blob")
             .with_limit(Some(10_000), "img")

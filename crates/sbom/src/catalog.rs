@@ -32,6 +32,7 @@ impl Default for CatalogOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // PythonRecord is the RECORD file, not a naming echo
 pub(crate) enum Record {
     OsRelease,
     DpkgStatus,

@@ -97,7 +97,7 @@ pub fn parse_header(blob: &[u8]) -> Option<HashMap<u32, Value>> {
     Some(out)
 }
 
-fn s<'a>(h: &'a HashMap<u32, Value>, tag: u32) -> Option<&'a str> {
+fn s(h: &HashMap<u32, Value>, tag: u32) -> Option<&str> {
     match h.get(&tag) {
         Some(Value::Str(s)) => Some(s),
         Some(Value::Strs(v)) => v.first().map(String::as_str),
