@@ -16,6 +16,11 @@ OUT="$CACHE/images/v$KIT_VERSION"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { printf '[image-kit] %s\n' "$*" >&2; }
 
+# one builder at a time (test processes call this concurrently); the lock also covers apt-get
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9
+
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
@@ -27,12 +32,10 @@ command -v npm >/dev/null || need+=(npm)
 command -v rpmbuild >/dev/null || need+=(rpm)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2 || {
+    apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
+  }
 fi
-
-mkdir -p "$OUT"
-exec 9>"$OUT/.lock"
-flock 9
 
 WORK="$OUT/work"
 mkdir -p "$WORK"
@@ -134,6 +137,41 @@ PY
   rm -rf "$WORK/java" "$WORK/debs"
 fi
 
+# --- layer: a Rust binary built with cargo-auditable (dependency list in the .dep-v0 section) -----
+if [ ! -f "$WORK/rust.tar" ]; then
+  log "cargo auditable build"
+  AUD="$CACHE/tools/bin/cargo-auditable"
+  if [ ! -x "$AUD" ]; then
+    cargo install --quiet --locked --root "$CACHE/tools" cargo-auditable@0.6.6 >&2
+  fi
+  rm -rf "$WORK/rs" "$WORK/rust"
+  mkdir -p "$WORK/rs/src" "$WORK/rust/usr/local/bin"
+  cat >"$WORK/rs/Cargo.toml" <<'EOF2'
+[package]
+name = "kit-rust"
+version = "0.2.0"
+edition = "2021"
+
+[dependencies]
+itoa = "=1.0.11"
+hex = "=0.4.3"
+
+[profile.release]
+strip = false
+EOF2
+  cat >"$WORK/rs/src/main.rs" <<'EOF2'
+fn main() {
+    let mut b = itoa::Buffer::new();
+    println!("{} {}", b.format(42), hex::encode("kit"));
+}
+EOF2
+  (cd "$WORK/rs" && PATH="$CACHE/tools/bin:$PATH" CARGO_TARGET_DIR="$WORK/rs/target" \
+    cargo auditable build --quiet --release >&2)
+  cp "$WORK/rs/target/release/kit-rust" "$WORK/rust/usr/local/bin/kit-rust"
+  tar --numeric-owner --sort=name --mtime=@1700000000 -C "$WORK/rust" -cf "$WORK/rust.tar" .
+  rm -rf "$WORK/rs" "$WORK/rust"
+fi
+
 # --- layer: deletions (a whiteout and an opaque directory) ----------------------------------------
 if [ ! -f "$WORK/delete.tar" ]; then
   rm -rf "$WORK/del"
@@ -197,6 +235,7 @@ build debian gzip:debian
 build apps gzip:debian gzip:python gzip:npm gzip:go gzip:java gzip:delete
 build apps-zstd gzip:debian zstd:python zstd:npm gzip:go gzip:java gzip:delete
 build rpm gzip:rpm
+build rust gzip:debian gzip:rust
 
 # --- benchmark images (only with `bench`) ---------------------------------------------------------
 if [ "${1:-}" = bench ]; then

@@ -9,7 +9,9 @@ use std::io::{self, Read};
 
 use kubescape_image::{Entry, EntryKind, Image, Visitor};
 
-use crate::catalogers::{apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, rpm, ruby};
+use crate::catalogers::{
+    apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, rpm, ruby, rust,
+};
 use crate::model::{Catalog, Distro, Location, Package};
 use crate::Error;
 
@@ -20,6 +22,9 @@ pub struct CatalogOptions {
     pub max_record_file: u64,
     /// Largest Java archive read into memory (bigger ones are skipped with a warning)
     pub max_archive: u64,
+    /// Largest executable read into memory to look for Go and Rust (cargo-auditable) metadata;
+    /// bigger ELF files are only scanned, as they stream, for Go build info
+    pub max_binary: u64,
 }
 
 impl Default for CatalogOptions {
@@ -27,6 +32,7 @@ impl Default for CatalogOptions {
         Self {
             max_record_file: 64 << 20,
             max_archive: 64 << 20,
+            max_binary: 48 << 20,
         }
     }
 }
@@ -182,13 +188,39 @@ impl Visitor for Collector<'_> {
             return Ok(());
         }
         if e.mode & 0o111 != 0 && e.size > 1024 {
-            if let Some(info) = golang::scan_binary(content)? {
-                let loc = self.location(e.path, e.layer);
+            let loc = self.location(e.path, e.layer);
+            if e.size <= self.opts.max_binary {
+                let mut head = [0u8; 4];
+                let n = read_up_to(content, &mut head)?;
+                if n < 4 || &head != b"\x7fELF" {
+                    return Ok(());
+                }
+                let mut data = Vec::with_capacity(e.size as usize);
+                data.extend_from_slice(&head);
+                content.read_to_end(&mut data)?;
+                if let Some(info) = golang::from_bytes(&data) {
+                    self.found.extend(golang::packages(&info, &loc));
+                }
+                if let Some(pkgs) = rust::packages(&data, &loc) {
+                    self.found.extend(pkgs);
+                }
+            } else if let Some(info) = golang::scan_binary(content)? {
                 self.found.extend(golang::packages(&info, &loc));
             }
         }
         Ok(())
     }
+}
+
+fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Catalogs the packages of an image.

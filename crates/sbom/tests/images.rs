@@ -446,3 +446,33 @@ fn rpm_database_packages() {
     assert_eq!(find(&c, PkgType::Rpm, "kit-data")[0].version, "0.9-1.fc39");
     assert_eq!(c.packages.len(), 2);
 }
+
+#[test]
+fn rust_auditable_binary_packages() {
+    let kit = common::kit();
+    let c = catalog_of(kit.join("rust.oci").to_str().unwrap());
+    let rust: Vec<_> = c
+        .packages
+        .iter()
+        .filter(|p| p.kind == PkgType::RustCrate)
+        .collect();
+    let mut names: Vec<(&str, &str)> = rust
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![("hex", "0.4.3"), ("itoa", "1.0.11"), ("kit-rust", "0.2.0")]
+    );
+    let itoa = rust.iter().find(|p| p.name == "itoa").unwrap();
+    assert_eq!(itoa.purl, "pkg:cargo/itoa@1.0.11");
+    assert_eq!(itoa.locations[0].path, "/usr/local/bin/kit-rust");
+    assert_eq!(itoa.locations[0].layer, c.source.layers[1].diff_id);
+    assert_eq!(itoa.metadata["source"], "crates.io");
+}
+
+#[test]
+fn rust_inventory_matches_trivy() {
+    compare_with_trivy("rust.tar", 80, &[]);
+}

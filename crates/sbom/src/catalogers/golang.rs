@@ -75,6 +75,12 @@ pub fn scan_binary(r: &mut dyn Read) -> io::Result<Option<BuildInfo>> {
     }
 }
 
+/// Build info of a Go binary held in memory (same format as [`scan_binary`] reads).
+pub fn from_bytes(elf: &[u8]) -> Option<BuildInfo> {
+    let pos = memchr::memmem::find(elf, MAGIC)?;
+    parse_header(&elf[pos..]).flatten()
+}
+
 fn varint(b: &[u8]) -> Option<(usize, usize)> {
     let mut v: u64 = 0;
     for (i, &c) in b.iter().enumerate().take(10) {

@@ -12,6 +12,7 @@ pub mod php;
 pub mod python;
 pub mod rpm;
 pub mod ruby;
+pub mod rust;
 
 use crate::model::{Location, Package, PkgType};
 
