@@ -18,7 +18,7 @@ const MAX_DOC: u64 = 16 << 20;
 
 /// Files of an archive or layout, by relative path.
 trait Store: Send + Sync {
-    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>>;
+    fn open(&self, name: &str) -> Result<Box<dyn Read + Send + '_>>;
     fn exists(&self, name: &str) -> bool;
     fn size(&self, name: &str) -> Option<u64>;
     fn describe(&self) -> String;
@@ -36,7 +36,7 @@ trait Store: Send + Sync {
 struct DirStore(PathBuf);
 
 impl Store for DirStore {
-    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>> {
+    fn open(&self, name: &str) -> Result<Box<dyn Read + Send + '_>> {
         let p = self.0.join(name);
         let f = File::open(&p).map_err(|e| Error::io(p.display(), e))?;
         Ok(Box::new(BufReader::with_capacity(256 * 1024, f)))
@@ -102,7 +102,7 @@ impl TarStore {
 }
 
 impl Store for TarStore {
-    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>> {
+    fn open(&self, name: &str) -> Result<Box<dyn Read + Send + '_>> {
         let &(off, size) = self.entries.get(name).ok_or_else(|| {
             Error::msg(format!(
                 "{}: {name} is missing from the archive",
@@ -133,7 +133,7 @@ struct StoreLayers<S: Store> {
 }
 
 impl<S: Store> BlobSource for StoreLayers<S> {
-    fn open_layer(&self, index: usize, _layer: &LayerInfo) -> Result<Box<dyn Read + '_>> {
+    fn open_layer(&self, index: usize, _layer: &LayerInfo) -> Result<Box<dyn Read + Send + '_>> {
         self.store.open(&self.files[index])
     }
     fn blob_digest_known(&self, index: usize) -> bool {

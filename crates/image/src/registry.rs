@@ -369,7 +369,7 @@ struct RegistryLayers {
 }
 
 impl BlobSource for RegistryLayers {
-    fn open_layer(&self, _index: usize, layer: &LayerInfo) -> Result<Box<dyn Read + '_>> {
+    fn open_layer(&self, _index: usize, layer: &LayerInfo) -> Result<Box<dyn Read + Send + '_>> {
         let path = format!(
             "/v2/{}/blobs/{}",
             self.client.reference.repository, layer.digest

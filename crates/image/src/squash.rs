@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::verify::Verify;
 use crate::{Error, ImageMetadata, LayerInfo, Result};
@@ -13,7 +14,7 @@ use crate::{Error, ImageMetadata, LayerInfo, Result};
 /// Access to the layer blobs of an image.
 pub trait BlobSource: Send + Sync {
     /// Opens layer `index` as stored (possibly compressed). The caller verifies the digest.
-    fn open_layer(&self, index: usize, layer: &LayerInfo) -> Result<Box<dyn Read + '_>>;
+    fn open_layer(&self, index: usize, layer: &LayerInfo) -> Result<Box<dyn Read + Send + '_>>;
     /// Whether `layer.digest` is the digest of what `open_layer` returns. When it is not (legacy
     /// `docker save` archives), the uncompressed stream is checked against the diff_id instead.
     fn blob_digest_known(&self, index: usize) -> bool;
@@ -171,42 +172,128 @@ pub fn walk(
 ) -> Result<WalkStats> {
     match layers {
         Layers::Dir(root) => walk_dir(root, max_size, visitor),
-        Layers::Blobs(src) => {
-            let mut st = State {
-                marks: HashMap::new(),
-                opaque: HashSet::new(),
-            };
-            let mut stats = WalkStats::default();
-            let mut stored_total = 0u64;
-            for i in (0..meta.layers.len()).rev() {
-                let layer = &meta.layers[i];
-                let what = format!("{}: layer {} ({})", meta.user_input, i + 1, layer.digest);
-                let remaining = max_size.map(|m| m.saturating_sub(stored_total));
-                let raw = src.open_layer(i, layer).map_err(|e| e.context(&what))?;
-                let blob_digest = src.blob_digest_known(i).then_some(layer.digest.as_str());
-                let stored = Verify::new(raw, blob_digest, format!("{what} blob"))
-                    .with_limit(remaining, &meta.user_input);
-                let dec = Decoder::new(stored, &what)?;
-                let diff_check = if blob_digest.is_none() {
-                    layer.diff_id.as_deref()
-                } else {
-                    None
-                };
-                let tar_stream = Verify::new(dec, diff_check, format!("{what} (uncompressed)"));
-                let (n, tar_stream) = walk_layer(tar_stream, i, &mut st, &mut stats, visitor)
-                    .map_err(|e| e.context(&what))?;
-                stats.layer_entries += n;
-                // drain trailing data so that both digests cover the whole blob
-                let mut t = tar_stream;
-                io::copy(&mut t, &mut io::sink()).map_err(|e| Error::io(&what, e))?;
-                stats.bytes += t.count();
-                let dec = t.finish_into_inner()?;
-                let stored = dec.into_inner();
-                stored_total += stored.finish()?;
+        Layers::Blobs(src) => walk_blobs(src.as_ref(), meta, max_size, visitor),
+    }
+}
+
+/// Chunks of decompressed layer data handed from the decompressing thread to the walker.
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0), // producer finished
             }
-            Ok(stats)
+        }
+        let n = out.len().min(self.chunk.len() - self.pos);
+        out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads, verifies and decompresses one layer blob, sending the tar stream in chunks; returns
+/// the number of stored bytes once the blob digest has been checked.
+fn produce(
+    raw: Box<dyn Read + Send + '_>,
+    blob_digest: Option<&str>,
+    remaining: Option<u64>,
+    image: &str,
+    what: &str,
+    tx: SyncSender<io::Result<Vec<u8>>>,
+) -> Result<u64> {
+    let stored = Verify::new(raw, blob_digest, format!("{what} blob")).with_limit(remaining, image);
+    let mut dec = match Decoder::new(stored, what) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = tx.send(Err(io::Error::other(e.to_string())));
+            return Err(e);
+        }
+    };
+    loop {
+        let mut buf = vec![0u8; 256 * 1024];
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.send(Ok(buf)).is_err() {
+                    // the walker stopped (it reports its own error)
+                    return Ok(0);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return Err(Error::msg(format!("{what}: decompression failed")));
+            }
         }
     }
+    drop(tx);
+    dec.into_inner().finish()
+}
+
+fn walk_blobs(
+    src: &dyn BlobSource,
+    meta: &ImageMetadata,
+    max_size: Option<u64>,
+    visitor: &mut dyn Visitor,
+) -> Result<WalkStats> {
+    let mut st = State {
+        marks: HashMap::new(),
+        opaque: HashSet::new(),
+    };
+    let mut stats = WalkStats::default();
+    let mut stored_total = 0u64;
+    for i in (0..meta.layers.len()).rev() {
+        let layer = &meta.layers[i];
+        let what = format!("{}: layer {} ({})", meta.user_input, i + 1, layer.digest);
+        let remaining = max_size.map(|m| m.saturating_sub(stored_total));
+        let raw = src.open_layer(i, layer).map_err(|e| e.context(&what))?;
+        let blob_digest = src.blob_digest_known(i).then_some(layer.digest.as_str());
+        let diff_check = if blob_digest.is_none() {
+            layer.diff_id.as_deref()
+        } else {
+            None
+        };
+        // decompression runs on its own thread, overlapping with tar parsing and cataloging
+        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(8);
+        let stored = std::thread::scope(|scope| -> Result<u64> {
+            let producer =
+                scope.spawn(|| produce(raw, blob_digest, remaining, &meta.user_input, &what, tx));
+            let reader = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+            };
+            let tar_stream = Verify::new(reader, diff_check, format!("{what} (uncompressed)"));
+            let walked = walk_layer(tar_stream, i, &mut st, &mut stats, visitor)
+                .map_err(|e| e.context(&what))
+                .and_then(|(n, mut t)| {
+                    stats.layer_entries += n;
+                    // drain trailing data so that both digests cover the whole blob
+                    io::copy(&mut t, &mut io::sink()).map_err(|e| Error::io(&what, e))?;
+                    stats.bytes += t.count();
+                    t.finish_into_inner().map(|_| ())
+                });
+            let produced = producer
+                .join()
+                .map_err(|_| Error::msg(format!("{what}: the decompressing thread failed")))?;
+            walked?;
+            produced
+        })?;
+        stored_total += stored;
+    }
+    Ok(stats)
 }
 
 fn walk_layer<R: Read>(
