@@ -12,9 +12,9 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error(
-        "image {image} is {} MiB, more than the limit of {} MiB (raise --max-image-size to scan it)",
-        size / (1 << 20),
-        max / (1 << 20)
+        "image {image} exceeds the size limit of {} MiB ({} MiB or more; raise --max-image-size to scan it)",
+        max / (1 << 20),
+        size.div_ceil(1 << 20)
     )]
     TooLarge { image: String, size: u64, max: u64 },
     #[error("{what}: digest mismatch: expected {expected}, got {actual} (the blob is truncated or corrupted)")]

@@ -172,9 +172,10 @@ impl Visitor for Collector<'_> {
         if is_java_archive(name) {
             if e.size > self.opts.max_archive {
                 tracing::warn!(
-                    "skipping Java archive {} ({} MiB): larger than --max-archive",
+                    "skipping Java archive {} ({} MiB): larger than the {} MiB limit for archives read into memory",
                     e.path,
-                    e.size >> 20
+                    e.size >> 20,
+                    self.opts.max_archive >> 20
                 );
                 return Ok(());
             }

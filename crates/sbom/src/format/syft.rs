@@ -1,7 +1,10 @@
 //! Syft JSON: the document the storage's SBOMSyft kind carries in `spec.syft`.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::{image_name, package_id};
 use crate::license::spdx_id;
@@ -10,6 +13,12 @@ use crate::{TOOL_NAME, TOOL_VERSION};
 
 /// Syft JSON schema version whose field names we write.
 pub const SYFT_SCHEMA_VERSION: &str = "16.0.18";
+
+/// Stable identifier of a file path (16 hex digits).
+fn file_id(path: &str) -> String {
+    let d = Sha256::digest(path.as_bytes());
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 pub fn to_syft(c: &Catalog) -> Value {
     let b64 = |b: &Option<Vec<u8>>| {
@@ -48,6 +57,36 @@ pub fn to_syft(c: &Catalog) -> Value {
             })
         })
         .collect();
+    // files: the evidence of each package (with its layer) and the files it owns (from the
+    // package manager's records; their layer is not tracked); relationships tie them together
+    let mut files: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut relationships = Vec::new();
+    for p in &c.packages {
+        let pid = package_id(p);
+        for (i, l) in p.locations.iter().enumerate() {
+            let fid = file_id(&l.path);
+            let entry = files
+                .entry(l.path.clone())
+                .or_insert_with(|| (fid.clone(), String::new()));
+            if entry.1.is_empty() {
+                entry.1 = l.layer.clone().unwrap_or_default();
+            }
+            if i == 0 {
+                relationships.push(json!({"parent": pid, "child": fid, "type": "evident-by"}));
+            }
+        }
+        for f in &p.files {
+            let fid = file_id(f);
+            files
+                .entry(f.clone())
+                .or_insert_with(|| (fid.clone(), String::new()));
+            relationships.push(json!({"parent": pid, "child": fid, "type": "contains"}));
+        }
+    }
+    let files: Vec<Value> = files
+        .into_iter()
+        .map(|(path, (id, layer))| json!({"id": id, "location": {"path": path, "layerID": layer}}))
+        .collect();
     let s = &c.source;
     let source = json!({
         "id": s.image_id.clone().or_else(|| s.manifest_digest.clone()).unwrap_or_default(),
@@ -85,7 +124,8 @@ pub fn to_syft(c: &Catalog) -> Value {
     };
     json!({
         "artifacts": artifacts,
-        "artifactRelationships": [],
+        "artifactRelationships": relationships,
+        "files": files,
         "source": source,
         "distro": distro,
         "descriptor": {"name": TOOL_NAME, "version": TOOL_VERSION},
