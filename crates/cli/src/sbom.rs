@@ -30,7 +30,7 @@ pub struct SbomArgs {
     /// Docker config file with registry credentials (default ~/.docker/config.json)
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
-    /// Use plain HTTP for the registry (local registries without TLS)
+    /// Accept any TLS certificate and fall back to plain HTTP (local or self-signed registries)
     #[arg(long)]
     pub insecure: bool,
     /// Platform to pick from a multi-platform image (os/arch[/variant])

@@ -102,9 +102,70 @@ pub fn docker_config_credentials(opts: &RegistryOptions, registry: &str) -> Opti
     None
 }
 
+/// Accepts any server certificate (`--insecure`); handshake signatures are still checked so the
+/// connection is a real TLS session, only the certificate's identity is not.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn insecure_tls() -> Option<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+        .with_no_client_auth();
+    Some(Arc::new(cfg))
+}
+
 pub(crate) struct Client {
     agent: ureq::Agent,
-    base: String,
+    base: Mutex<String>,
     reference: Reference,
     creds: Option<Credentials>,
     auth: Mutex<Option<String>>,
@@ -190,19 +251,23 @@ fn registry_error_detail(resp: ureq::Response) -> String {
 
 impl Client {
     fn new(reference: &Reference, opts: &RegistryOptions) -> Self {
-        let agent = ureq::AgentBuilder::new()
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(15))
             .timeout_read(Duration::from_secs(120))
-            .user_agent(concat!("kubescape-rs/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let scheme = if opts.insecure { "http" } else { "https" };
+            .user_agent(concat!("kubescape-rs/", env!("CARGO_PKG_VERSION")));
+        if opts.insecure {
+            if let Some(tls) = insecure_tls() {
+                builder = builder.tls_config(tls);
+            }
+        }
+        let agent = builder.build();
         let creds = opts
             .credentials
             .clone()
             .or_else(|| docker_config_credentials(opts, &reference.registry));
         Self {
             agent,
-            base: format!("{scheme}://{}", reference.api_host()),
+            base: Mutex::new(format!("https://{}", reference.api_host())),
             reference: reference.clone(),
             creds,
             auth: Mutex::new(None),
@@ -291,8 +356,13 @@ impl Client {
 
     /// GET with authentication (one challenge round) and clear errors.
     fn get(&self, path: &str, accept: Option<&str>, what: &str) -> Result<ureq::Response> {
-        let url = format!("{}{path}", self.base);
-        for attempt in 0..2 {
+        let mut url = format!(
+            "{}{path}",
+            self.base.lock().unwrap_or_else(|p| p.into_inner())
+        );
+        let mut fell_back = false;
+        let mut challenged = false;
+        for _ in 0..3 {
             let mut req = self.agent.get(&url);
             if let Some(a) = accept {
                 req = req.set("Accept", a);
@@ -304,7 +374,8 @@ impl Client {
             }
             match req.call() {
                 Ok(r) => return Ok(r),
-                Err(ureq::Error::Status(401, r)) if attempt == 0 => {
+                Err(ureq::Error::Status(401, r)) if !challenged => {
+                    challenged = true;
                     let ch = r.header("www-authenticate").unwrap_or("").to_string();
                     if ch.is_empty() {
                         return Err(self.unauthorized("401 without an authentication challenge"));
@@ -332,10 +403,19 @@ impl Client {
                     )))
                 }
                 Err(ureq::Error::Transport(t)) => {
+                    if self.insecure && !fell_back && url.starts_with("https://") {
+                        // --insecure: a registry without TLS is reached over plain HTTP
+                        let mut base = self.base.lock().unwrap_or_else(|p| p.into_inner());
+                        *base = format!("http://{}", self.reference.api_host());
+                        url = format!("{base}{path}");
+                        fell_back = true;
+                        tracing::debug!("{}: HTTPS failed ({t}), using plain HTTP", self.reference);
+                        continue;
+                    }
                     let hint = if self.insecure {
                         ""
                     } else {
-                        " (for a registry without TLS use --insecure)"
+                        " (for a registry without TLS or with a self-signed certificate use --insecure)"
                     };
                     return Err(Error::msg(format!(
                         "{}: cannot reach {url}: {t}{hint}",

@@ -308,3 +308,30 @@ fn opts_ok(creds: &dyn Fn(&str) -> RegistryOptions) -> OpenOptions {
         ..Default::default()
     }
 }
+
+#[test]
+fn registry_with_a_self_signed_certificate() {
+    let kit = common::kit();
+    let reg = common::Registry::start_tls();
+    reg.push(&kit.join("debian.oci"), "kit/debian:12");
+    let reference = format!("{}/kit/debian:12", reg.addr);
+    let opts = |insecure| OpenOptions {
+        registry: RegistryOptions {
+            credentials: None,
+            insecure,
+            docker_config: Some("/nonexistent".into()),
+        },
+        ..Default::default()
+    };
+    let e = Image::open(&reference, &opts(false)).err().unwrap();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("https://") && msg.contains("--insecure"),
+        "{msg}"
+    );
+    eprintln!("self-signed without --insecure: {msg}");
+    let img = Image::open(&reference, &opts(true)).unwrap();
+    let mut v = Paths::default();
+    img.walk(&mut v).unwrap();
+    assert!(v.os_release.contains("ID=debian"));
+}

@@ -59,6 +59,15 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry; with `auth`, htpasswd (bcrypt) basic authentication.
     pub fn start(auth: Option<(&str, &str)>) -> Self {
+        Self::start_with(auth, false)
+    }
+
+    /// Starts a registry serving HTTPS with a self-signed certificate for 127.0.0.1.
+    pub fn start_tls() -> Self {
+        Self::start_with(None, true)
+    }
+
+    fn start_with(auth: Option<(&str, &str)>, tls: bool) -> Self {
         let root = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
@@ -76,6 +85,35 @@ impl Registry {
             cfg.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
                 root.path().join("htpasswd").display()
+            ));
+        }
+        if tls {
+            let (crt, key) = (root.path().join("tls.crt"), root.path().join("tls.key"));
+            let st = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+                .arg(&key)
+                .arg("-out")
+                .arg(&crt)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(st.success(), "openssl could not make a certificate");
+            cfg.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                crt.display(),
+                key.display()
             ));
         }
         std::fs::write(root.path().join("config.yml"), cfg).unwrap();
@@ -106,7 +144,12 @@ impl Registry {
     /// Pushes an OCI layout directory (tag v1 inside) as `repo:tag` with skopeo.
     pub fn push(&self, layout: &Path, repo_tag: &str) {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["copy", "-q", "--dest-tls-verify=false"]);
+        cmd.args([
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "--dest-cert-dir=/nonexistent",
+        ]);
         if let Some((u, p)) = &self.auth {
             cmd.arg(format!("--dest-creds={u}:{p}"));
         }
