@@ -160,7 +160,7 @@ pub fn open_archive_file(path: &Path, platform: &Platform) -> Result<(ImageMetad
     if store.exists("manifest.json") {
         open_docker(store)
     } else if store.exists("index.json") {
-        open_oci(store, platform, "oci-archive")
+        open_oci(store, None, platform, "oci-archive")
     } else {
         Err(Error::msg(format!(
             "{}: not a container image archive (neither manifest.json of `docker save` nor index.json of an OCI layout in it)",
@@ -169,7 +169,11 @@ pub fn open_archive_file(path: &Path, platform: &Platform) -> Result<(ImageMetad
     }
 }
 
-pub fn open_oci_archive(path: &Path, platform: &Platform) -> Result<(ImageMetadata, Layers)> {
+pub fn open_oci_archive(
+    path: &Path,
+    ref_name: Option<&str>,
+    platform: &Platform,
+) -> Result<(ImageMetadata, Layers)> {
     let store = TarStore::index(path)?;
     if !store.exists("index.json") {
         return Err(Error::msg(format!(
@@ -177,17 +181,21 @@ pub fn open_oci_archive(path: &Path, platform: &Platform) -> Result<(ImageMetada
             path.display()
         )));
     }
-    open_oci(store, platform, "oci-archive")
+    open_oci(store, ref_name, platform, "oci-archive")
 }
 
-pub fn open_oci_dir(path: &Path, platform: &Platform) -> Result<(ImageMetadata, Layers)> {
+pub fn open_oci_dir(
+    path: &Path,
+    ref_name: Option<&str>,
+    platform: &Platform,
+) -> Result<(ImageMetadata, Layers)> {
     if !path.join("index.json").is_file() {
         return Err(Error::msg(format!(
             "{}: not an OCI image layout directory (no index.json)",
             path.display()
         )));
     }
-    open_oci(DirStore(path.to_path_buf()), platform, "oci-dir")
+    open_oci(DirStore(path.to_path_buf()), ref_name, platform, "oci-dir")
 }
 
 #[derive(Deserialize)]
@@ -275,6 +283,7 @@ fn open_docker<S: Store + 'static>(store: S) -> Result<(ImageMetadata, Layers)> 
 
 fn open_oci<S: Store + 'static>(
     store: S,
+    ref_name: Option<&str>,
     platform: &Platform,
     kind: &'static str,
 ) -> Result<(ImageMetadata, Layers)> {
@@ -284,11 +293,36 @@ fn open_oci<S: Store + 'static>(
     let mut tags = Vec::new();
     let mut manifest_digest = None;
     // follow nested indexes down to an image manifest
-    for _ in 0..4 {
+    for depth in 0..4 {
         if !doc.is_index() {
             break;
         }
-        let list = doc.manifests.clone().unwrap_or_default();
+        let mut list = doc.manifests.clone().unwrap_or_default();
+        if let (0, Some(r)) = (depth, ref_name) {
+            let names: Vec<String> = list
+                .iter()
+                .filter_map(|d| {
+                    d.annotations
+                        .get("org.opencontainers.image.ref.name")
+                        .cloned()
+                })
+                .collect();
+            list.retain(|d| {
+                d.annotations
+                    .get("org.opencontainers.image.ref.name")
+                    .is_some_and(|n| n == r)
+            });
+            if list.is_empty() {
+                return Err(Error::msg(format!(
+                    "{what}: no image named {r:?} in index.json (names: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
+        }
         if list.is_empty() {
             return Err(Error::msg(format!("{what}: the index lists no image")));
         }

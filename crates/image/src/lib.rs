@@ -32,10 +32,11 @@ pub enum SourceSpec {
     Registry(Reference),
     /// `docker-archive:FILE` — output of `docker save`
     DockerArchive(PathBuf),
-    /// `oci-dir:DIR` / `oci:DIR` — an OCI image layout directory
-    OciDir(PathBuf),
-    /// `oci-archive:FILE` — an OCI image layout in a tar file
-    OciArchive(PathBuf),
+    /// `oci-dir:DIR[:REF]` / `oci:DIR[:REF]` — an OCI image layout directory; REF picks the
+    /// manifest annotated `org.opencontainers.image.ref.name=REF`
+    OciDir(PathBuf, Option<String>),
+    /// `oci-archive:FILE[:REF]` — an OCI image layout in a tar file
+    OciArchive(PathBuf, Option<String>),
     /// `dir:DIR` — a root filesystem
     Dir(PathBuf),
 }
@@ -49,11 +50,28 @@ impl SourceSpec {
         if let Some(p) = prefixed("docker-archive:") {
             return Ok(Self::DockerArchive(p));
         }
+        // `PATH:REF` when PATH alone exists and the whole string does not
+        let with_ref = |p: PathBuf| -> (PathBuf, Option<String>) {
+            if p.exists() {
+                return (p, None);
+            }
+            let s = p.to_string_lossy().into_owned();
+            match s.rsplit_once(':') {
+                Some((path, r))
+                    if !r.is_empty() && !r.contains('/') && Path::new(path).exists() =>
+                {
+                    (PathBuf::from(path), Some(r.to_string()))
+                }
+                _ => (p, None),
+            }
+        };
         if let Some(p) = prefixed("oci-archive:") {
-            return Ok(Self::OciArchive(p));
+            let (p, r) = with_ref(p);
+            return Ok(Self::OciArchive(p, r));
         }
         if let Some(p) = prefixed("oci-dir:").or_else(|| prefixed("oci:")) {
-            return Ok(Self::OciDir(p));
+            let (p, r) = with_ref(p);
+            return Ok(Self::OciDir(p, r));
         }
         if let Some(p) = prefixed("dir:") {
             return Ok(Self::Dir(p));
@@ -67,7 +85,7 @@ impl SourceSpec {
         let path = Path::new(input);
         if path.is_dir() {
             if path.join("oci-layout").is_file() {
-                return Ok(Self::OciDir(path.to_path_buf()));
+                return Ok(Self::OciDir(path.to_path_buf(), None));
             }
             return Ok(Self::Dir(path.to_path_buf()));
         }
@@ -153,8 +171,8 @@ impl Image {
         let (mut metadata, inner) = match spec {
             SourceSpec::Registry(r) => registry::open(&r, &opts.registry, &platform)?,
             SourceSpec::DockerArchive(p) => archive::open_archive_file(&p, &platform)?,
-            SourceSpec::OciArchive(p) => archive::open_oci_archive(&p, &platform)?,
-            SourceSpec::OciDir(p) => archive::open_oci_dir(&p, &platform)?,
+            SourceSpec::OciArchive(p, r) => archive::open_oci_archive(&p, r.as_deref(), &platform)?,
+            SourceSpec::OciDir(p, r) => archive::open_oci_dir(&p, r.as_deref(), &platform)?,
             SourceSpec::Dir(p) => {
                 if !p.is_dir() {
                     return Err(Error::msg(format!(

@@ -155,6 +155,30 @@ fn clear_errors_for_bad_inputs() {
             .contains("no image for platform linux/arm64 (available: linux/amd64)"),
         "{e}"
     );
+    // OCI layouts: an image picked by its ref name, and a name that is not there
+    let dir = kit.join("apps.oci");
+    Image::open(
+        &format!("oci-dir:{}:v1", dir.display()),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let e = Image::open(
+        &format!("oci-dir:{}:v9", dir.display()),
+        &OpenOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string()
+            .contains("no image named \"v9\" in index.json (names: v1)"),
+        "{e}"
+    );
+    let tar = kit.join("apps.oci.tar");
+    Image::open(
+        &format!("oci-archive:{}:v1", tar.display()),
+        &OpenOptions::default(),
+    )
+    .unwrap();
     // a corrupted layer in an OCI layout: digest verification fails with a clear error
     let copy = d.path().join("copy.oci");
     let st = std::process::Command::new("cp")

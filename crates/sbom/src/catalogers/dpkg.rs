@@ -204,3 +204,68 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    fn kept(kind: Record, path: &str, data: &str) -> Kept {
+        Kept {
+            kind,
+            path: path.into(),
+            layer: Some(0),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn distroless_status_d_and_removed_packages() {
+        let status_d = "Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\nSource: openssl\nMaintainer: Debian OpenSSL Team\n";
+        let status_d2 = "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n";
+        let status = "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\nPackage: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nArchitecture: amd64\nSource: zlib (1:1.2.13.dfsg-1)\n";
+        let list = "/.\n/usr\n/usr/lib\n/usr/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu/libz.so.1.2.13\n/usr/lib/x86_64-linux-gnu/libz.so.1\n";
+        let k = vec![
+            kept(
+                Record::DpkgStatusD,
+                "/var/lib/dpkg/status.d/libssl3",
+                status_d,
+            ),
+            kept(
+                Record::DpkgStatusD,
+                "/var/lib/dpkg/status.d/tzdata",
+                status_d2,
+            ),
+            kept(Record::DpkgStatus, "/var/lib/dpkg/status", status),
+            kept(
+                Record::DpkgList,
+                "/var/lib/dpkg/info/zlib1g:amd64.list",
+                list,
+            ),
+        ];
+        let d = Distro {
+            id: "debian".into(),
+            version_id: "12".into(),
+            ..Default::default()
+        };
+        let p = catalog(&k, Some(&d), &|p, _| Location {
+            path: p.into(),
+            layer: None,
+        });
+        let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["libssl3", "tzdata", "zlib1g"]);
+        assert_eq!(p[0].source_name.as_deref(), Some("openssl"));
+        assert_eq!(p[0].locations[0].path, "/var/lib/dpkg/status.d/libssl3");
+        assert_eq!(
+            p[2].purl,
+            "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
+        );
+        assert_eq!(p[2].source_version.as_deref(), Some("1:1.2.13.dfsg-1"));
+        assert_eq!(
+            p[2].files,
+            vec![
+                "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+                "/usr/lib/x86_64-linux-gnu/libz.so.1"
+            ]
+        );
+    }
+}
