@@ -172,6 +172,21 @@ EOF2
   rm -rf "$WORK/rs" "$WORK/rust"
 fi
 
+# --- layer: one more Debian package installed by dpkg on top of the debootstrap layer ----------
+# (the dpkg status of this layer shadows the first one: per-package install layers differ)
+if [ ! -f "$WORK/dpkgextra.tar" ]; then
+  log "dpkg -i on top of the Debian layer"
+  rm -rf "$WORK/dpx"
+  mkdir -p "$WORK/dpx/root" "$WORK/dpx/debs"
+  tar -xf "$WORK/debian.tar" -C "$WORK/dpx/root" ./var/lib/dpkg
+  (cd "$WORK/dpx/debs" && apt-get download -q libcommons-io-java >&2)
+  dpkg --root="$WORK/dpx/root" --force-all --no-triggers -i "$WORK"/dpx/debs/*.deb >&2
+  rm -f "$WORK/dpx/root/var/lib/dpkg/lock" "$WORK/dpx/root/var/lib/dpkg/lock-frontend" \
+    "$WORK/dpx/root/var/lib/dpkg/triggers/Lock"
+  tar --numeric-owner --sort=name --mtime=@1700000000 -C "$WORK/dpx/root" -cf "$WORK/dpkgextra.tar" .
+  rm -rf "$WORK/dpx"
+fi
+
 # --- layer: deletions (a whiteout and an opaque directory) ----------------------------------------
 if [ ! -f "$WORK/delete.tar" ]; then
   rm -rf "$WORK/del"
@@ -236,6 +251,7 @@ build apps gzip:debian gzip:python gzip:npm gzip:go gzip:java gzip:delete
 build apps-zstd gzip:debian zstd:python zstd:npm gzip:go gzip:java gzip:delete
 build rpm gzip:rpm
 build rust gzip:debian gzip:rust
+build deblayers gzip:debian gzip:dpkgextra
 
 # --- benchmark images (only with `bench`) ---------------------------------------------------------
 if [ "${1:-}" = bench ]; then

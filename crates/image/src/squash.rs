@@ -52,6 +52,17 @@ pub struct Entry<'a> {
 /// not read is skipped. An error aborts the walk.
 pub trait Visitor {
     fn visit(&mut self, entry: &Entry<'_>, content: &mut dyn Read) -> io::Result<()>;
+
+    /// Whether the visitor also wants to see `path` in lower layers where it is hidden (shadowed
+    /// or deleted by an upper layer), e.g. to tell in which layer a package was installed.
+    fn wants_hidden(&self, _path: &str) -> bool {
+        false
+    }
+
+    /// Receives a hidden copy asked for with [`Visitor::wants_hidden`].
+    fn visit_hidden(&mut self, _entry: &Entry<'_>, _content: &mut dyn Read) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -345,11 +356,25 @@ fn walk_layer<R: Read>(
                 tar::EntryType::Link => EntryKind::Hardlink,
                 _ => EntryKind::Other,
             };
-            if st.hidden(&path) {
+            if st.hidden(&path) || st.marks.contains_key(path.as_str()) {
+                // an upper layer (or an earlier entry) provided or deleted it
+                if kind == EntryKind::File && visitor.wants_hidden(&path) {
+                    let e = Entry {
+                        path: &path,
+                        kind,
+                        mode: header.mode().unwrap_or(0o644),
+                        size: header.size().unwrap_or(0),
+                        link_target: None,
+                        layer: Some(layer),
+                    };
+                    visitor
+                        .visit_hidden(&e, &mut entry)
+                        .map_err(|err| Error::io(format!("reading {path}"), err))?;
+                }
                 continue;
             }
             match st.marks.get(path.as_str()) {
-                Some(_) => continue, // an upper layer (or an earlier entry) already provided it
+                Some(_) => continue,
                 None => {
                     let mark = if kind == EntryKind::Dir {
                         Mark::Dir

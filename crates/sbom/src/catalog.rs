@@ -122,7 +122,11 @@ struct Collector<'a> {
     found: Vec<Package>,
     symlinks: Vec<(String, String)>,
     files: u64,
+    /// Package databases of lower layers, shadowed by the visible one (install-layer attribution)
+    history: Vec<Kept>,
 }
+
+const HISTORY: [&str; 2] = ["/var/lib/dpkg/status", "/lib/apk/db/installed"];
 
 impl Collector<'_> {
     fn location(&self, path: &str, layer: Option<usize>) -> Location {
@@ -134,6 +138,30 @@ impl Collector<'_> {
 }
 
 impl Visitor for Collector<'_> {
+    fn wants_hidden(&self, path: &str) -> bool {
+        HISTORY.contains(&path)
+    }
+
+    fn visit_hidden(&mut self, e: &Entry<'_>, content: &mut dyn Read) -> io::Result<()> {
+        if e.size > self.opts.max_record_file {
+            return Ok(());
+        }
+        let mut data = Vec::with_capacity(e.size as usize);
+        content.read_to_end(&mut data)?;
+        let kind = if e.path == HISTORY[0] {
+            Record::DpkgStatus
+        } else {
+            Record::ApkInstalled
+        };
+        self.history.push(Kept {
+            kind,
+            path: e.path.to_string(),
+            layer: e.layer,
+            data,
+        });
+        Ok(())
+    }
+
     fn visit(&mut self, e: &Entry<'_>, content: &mut dyn Read) -> io::Result<()> {
         match e.kind {
             EntryKind::Symlink => {
@@ -239,6 +267,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
         found: Vec::new(),
         symlinks: Vec::new(),
         files: 0,
+        history: Vec::new(),
     };
     image.walk(&mut c)?;
     let Collector {
@@ -247,6 +276,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
         found,
         symlinks,
         files,
+        history,
         ..
     } = c;
     let loc = |path: &str, layer: Option<usize>| Location {
@@ -256,8 +286,10 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
 
     let distro = os_release(&kept, &symlinks);
     let mut packages = found;
-    packages.extend(dpkg::catalog(&kept, distro.as_ref(), &loc));
-    packages.extend(apk::catalog(&kept, distro.as_ref(), &loc));
+    let mut os_packages = dpkg::catalog(&kept, distro.as_ref(), &loc);
+    os_packages.extend(apk::catalog(&kept, distro.as_ref(), &loc));
+    attribute_install_layers(&mut os_packages, &kept, &history, &layer_ids);
+    packages.extend(os_packages);
     packages.extend(rpm::catalog(&kept, distro.as_ref(), &loc));
     packages.extend(python::catalog(&kept, &loc));
     packages.extend(npm::catalog(&kept, &loc));
@@ -284,6 +316,53 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
         packages,
         file_count: files,
     })
+}
+
+/// An OS package's layer is the lowest layer from which every package database up to the top
+/// lists it at the same version (Trivy reports the same); the visible database's layer is only
+/// where the last change happened.
+fn attribute_install_layers(
+    packages: &mut [Package],
+    kept: &[Kept],
+    history: &[Kept],
+    layer_ids: &[String],
+) {
+    for path in HISTORY {
+        let Some(visible) = kept.iter().find(|k| k.path == path) else {
+            continue;
+        };
+        let mut lower: Vec<&Kept> = history.iter().filter(|k| k.path == path).collect();
+        if lower.is_empty() {
+            continue;
+        }
+        lower.sort_by_key(|k| std::cmp::Reverse(k.layer));
+        let sets: Vec<(Option<usize>, std::collections::HashSet<(String, String)>)> = lower
+            .iter()
+            .map(|k| {
+                let text = String::from_utf8_lossy(&k.data);
+                let set = if path == HISTORY[0] {
+                    dpkg::installed_set(&text)
+                } else {
+                    apk::installed_set(&text)
+                };
+                (k.layer, set)
+            })
+            .collect();
+        for p in packages.iter_mut() {
+            if p.locations.first().map(|l| l.path.as_str()) != Some(path) {
+                continue;
+            }
+            let key = (p.name.clone(), p.version.clone());
+            let mut layer = visible.layer;
+            for (l, set) in &sets {
+                if !set.contains(&key) {
+                    break;
+                }
+                layer = *l;
+            }
+            p.locations[0].layer = layer.and_then(|l| layer_ids.get(l).cloned());
+        }
+    }
 }
 
 fn os_release(kept: &[Kept], symlinks: &[(String, String)]) -> Option<Distro> {

@@ -476,3 +476,49 @@ fn rust_auditable_binary_packages() {
 fn rust_inventory_matches_trivy() {
     compare_with_trivy("rust.tar", 80, &[]);
 }
+
+#[test]
+fn os_package_install_layers_match_trivy() {
+    let kit = common::kit();
+    let c = catalog_of(kit.join("deblayers.tar").to_str().unwrap());
+    let l1 = c.source.layers[0].diff_id.clone().unwrap();
+    let l2 = c.source.layers[1].diff_id.clone().unwrap();
+    let layer_of = |name: &str| {
+        find(&c, PkgType::Deb, name)[0].locations[0]
+            .layer
+            .clone()
+            .unwrap()
+    };
+    // the status file visible is the second layer's, but libc6 was installed in the first
+    assert_eq!(layer_of("libc6"), l1);
+    assert_eq!(layer_of("libcommons-io-java"), l2);
+    assert_eq!(
+        find(&c, PkgType::Deb, "libc6")[0].locations[0].path,
+        "/var/lib/dpkg/status"
+    );
+
+    let cache = trivy_cache();
+    let trivy = trivy_cyclonedx(&kit.join("deblayers.tar"), cache.path());
+    let mut compared = 0;
+    for comp in trivy["components"].as_array().unwrap() {
+        let props = comp["properties"].as_array().cloned().unwrap_or_default();
+        let prop = |n: &str| {
+            props
+                .iter()
+                .find(|p| p["name"] == n)
+                .and_then(|p| p["value"].as_str())
+                .map(str::to_string)
+        };
+        if prop("aquasecurity:trivy:PkgType").as_deref() != Some("debian") {
+            continue;
+        }
+        let name = comp["name"].as_str().unwrap();
+        assert_eq!(
+            Some(layer_of(name)),
+            prop("aquasecurity:trivy:LayerDiffID"),
+            "{name}"
+        );
+        compared += 1;
+    }
+    assert!(compared > 80, "{compared}");
+}

@@ -7,6 +7,26 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Distro, Location, Package, PkgType};
 use crate::purl::purl;
 
+/// (package, version) pairs of an apk installed database.
+pub(crate) fn installed_set(text: &str) -> std::collections::HashSet<(String, String)> {
+    let mut out = std::collections::HashSet::new();
+    for block in text.split("\n\n") {
+        let mut name = None;
+        let mut version = None;
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("P:") {
+                name = Some(v.to_string());
+            } else if let Some(v) = line.strip_prefix("V:") {
+                version = Some(v.to_string());
+            }
+        }
+        if let (Some(n), Some(v)) = (name, version) {
+            out.insert((n, v));
+        }
+    }
+    out
+}
+
 pub(crate) fn catalog(
     kept: &[Kept],
     distro: Option<&Distro>,

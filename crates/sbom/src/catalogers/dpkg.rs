@@ -67,6 +67,22 @@ fn list_files(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// (package, version) pairs installed according to a status file.
+pub(crate) fn installed_set(text: &str) -> std::collections::HashSet<(String, String)> {
+    paragraphs(text)
+        .into_iter()
+        .filter(|p| {
+            field(p, "Status").is_none_or(|s| s.split_whitespace().nth(2) == Some("installed"))
+        })
+        .filter_map(|p| {
+            Some((
+                field(&p, "Package")?.to_string(),
+                field(&p, "Version")?.to_string(),
+            ))
+        })
+        .collect()
+}
+
 pub(crate) fn catalog(
     kept: &[Kept],
     distro: Option<&Distro>,
