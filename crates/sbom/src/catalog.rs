@@ -318,6 +318,9 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
     })
 }
 
+/// (name, version) pairs a package database lists.
+type InstalledSet = std::collections::HashSet<(String, String)>;
+
 /// An OS package's layer is the lowest layer from which every package database up to the top
 /// lists it at the same version (Trivy reports the same); the visible database's layer is only
 /// where the last change happened.
@@ -336,7 +339,7 @@ fn attribute_install_layers(
             continue;
         }
         lower.sort_by_key(|k| std::cmp::Reverse(k.layer));
-        let sets: Vec<(Option<usize>, std::collections::HashSet<(String, String)>)> = lower
+        let sets: Vec<(Option<usize>, InstalledSet)> = lower
             .iter()
             .map(|k| {
                 let text = String::from_utf8_lossy(&k.data);
