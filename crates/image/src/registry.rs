@@ -59,6 +59,22 @@ pub fn docker_config_credentials(opts: &RegistryOptions, registry: &str) -> Opti
             return None;
         }
     };
+    // a credential helper for this registry (credHelpers), else the default store (credsStore)
+    let helper = doc
+        .get("credHelpers")
+        .and_then(|h| h.get(registry))
+        .or_else(|| doc.get("credsStore"))
+        .and_then(|h| h.as_str());
+    if let Some(h) = helper {
+        let server = if registry == "docker.io" {
+            "https://index.docker.io/v1/"
+        } else {
+            registry
+        };
+        if let Some(c) = credential_helper(h, server) {
+            return Some(c);
+        }
+    }
     let auths = doc.get("auths")?.as_object()?;
     let candidates: Vec<String> = if registry == "docker.io" {
         vec![
@@ -161,6 +177,52 @@ fn insecure_tls() -> Option<Arc<rustls::ClientConfig>> {
         .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
         .with_no_client_auth();
     Some(Arc::new(cfg))
+}
+
+/// Runs `docker-credential-<helper> get` (the Docker credential-helper protocol: the server on
+/// stdin, `{"Username": ..., "Secret": ...}` on stdout).
+fn credential_helper(helper: &str, server: &str) -> Option<Credentials> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if !helper
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        tracing::warn!("ignoring credential helper {helper:?}: not a plain program name");
+        return None;
+    }
+    let program = format!("docker-credential-{helper}");
+    let mut child = match Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(
+                "credential helper {program} cannot run ({e}); trying config.json auths"
+            );
+            return None;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        tracing::debug!(
+            "{program} has no credentials for {server}: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(Credentials {
+        username: v.get("Username")?.as_str()?.to_string(),
+        password: v.get("Secret")?.as_str()?.to_string(),
+    })
 }
 
 pub(crate) struct Client {
@@ -362,7 +424,18 @@ impl Client {
         );
         let mut fell_back = false;
         let mut challenged = false;
-        for _ in 0..3 {
+        let mut retries = 0u32;
+        let mut backoff = |what: &str| -> bool {
+            // transient failures (rate limits, 5xx, reset connections): up to 3 retries
+            retries += 1;
+            if retries > 3 {
+                return false;
+            }
+            tracing::debug!("{}: {what}; retry {retries}", self.reference);
+            std::thread::sleep(Duration::from_millis(300 * 2u64.pow(retries)));
+            true
+        };
+        loop {
             let mut req = self.agent.get(&url);
             if let Some(a) = accept {
                 req = req.set("Accept", a);
@@ -395,6 +468,19 @@ impl Client {
                         detail: registry_error_detail(r),
                     })
                 }
+                Err(ureq::Error::Status(code, _))
+                    if matches!(code, 429 | 500 | 502 | 503 | 504)
+                        && backoff(&format!("HTTP {code}")) =>
+                {
+                    continue;
+                }
+                Err(ureq::Error::Transport(t))
+                    if t.kind() == ureq::ErrorKind::Io
+                        && !(self.insecure && !fell_back && url.starts_with("https://"))
+                        && backoff(&t.to_string()) =>
+                {
+                    continue;
+                }
                 Err(ureq::Error::Status(code, r)) => {
                     return Err(Error::msg(format!(
                         "{}: {what}: registry answered {code}: {}",
@@ -424,7 +510,6 @@ impl Client {
                 }
             }
         }
-        Err(self.unauthorized("authentication did not succeed"))
     }
 
     fn get_doc(
@@ -574,5 +659,40 @@ mod tests {
         let c = docker_config_credentials(&opts, "docker.io").unwrap();
         assert_eq!(c.username, "hub");
         assert!(docker_config_credentials(&opts, "quay.io").is_none());
+    }
+
+    #[test]
+    fn runs_credential_helpers() {
+        // a helper speaking the credential-helper protocol, put first on PATH
+        let dir = tempfile::tempdir().unwrap();
+        let helper = dir.path().join("docker-credential-kittest");
+        std::fs::write(
+            &helper,
+            "#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 2\nif [ \"$server\" = reg.example.com ]; then\n  printf '{\"ServerURL\":\"%s\",\"Username\":\"helper-user\",\"Secret\":\"helper-secret\"}' \"$server\"\nelse\n  echo 'credentials not found in native keychain'; exit 1\nfi\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        // nextest runs each test in its own process: changing PATH affects this test only
+        std::env::set_var("PATH", path);
+        let cfg = dir.path().join("config.json");
+        std::fs::write(&cfg, r#"{"credHelpers":{"reg.example.com":"kittest","other.example.com":"kittest"},"auths":{"other.example.com":{"auth":"dXNlcjpwYXNz"}}}"#).unwrap();
+        let opts = RegistryOptions {
+            docker_config: Some(cfg),
+            ..Default::default()
+        };
+        let c = docker_config_credentials(&opts, "reg.example.com").unwrap();
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("helper-user", "helper-secret")
+        );
+        // the helper has nothing for this one: auths is used
+        let c = docker_config_credentials(&opts, "other.example.com").unwrap();
+        assert_eq!(c.username, "user");
     }
 }

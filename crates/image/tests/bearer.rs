@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 const TOKEN: &str = "tok-7f3a";
 
 struct Fake {
+    /// the first blob request is answered 503 (a transient registry failure to retry)
+    flaky: std::sync::atomic::AtomicBool,
     addr: String,
     blobs: HashMap<String, PathBuf>,
     index: Vec<u8>,
@@ -109,6 +111,10 @@ fn handle(f: &Fake, mut s: TcpStream) {
             )],
             &f.index,
         );
+        return;
+    }
+    if path.contains("/blobs/") && f.flaky.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        respond(&mut s, "503 Service Unavailable", &[], b"try again");
         return;
     }
     let digest = path
