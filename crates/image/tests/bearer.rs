@@ -168,6 +168,7 @@ fn start() -> String {
         ],
     });
     let fake = Fake {
+        flaky: std::sync::atomic::AtomicBool::new(true),
         addr: addr.clone(),
         blobs,
         index: serde_json::to_vec(&index).unwrap(),
