@@ -78,7 +78,80 @@ pub fn scan_binary(r: &mut dyn Read) -> io::Result<Option<BuildInfo>> {
 /// Build info of a Go binary held in memory (same format as [`scan_binary`] reads).
 pub fn from_bytes(elf: &[u8]) -> Option<BuildInfo> {
     let pos = memchr::memmem::find(elf, MAGIC)?;
-    parse_header(&elf[pos..]).flatten()
+    let hdr = &elf[pos..];
+    if hdr.len() >= 32 && hdr[15] & 0x2 == 0 {
+        return old_format(elf, hdr);
+    }
+    parse_header(hdr).flatten()
+}
+
+/// Go 1.13-1.17: the header holds two pointers (to the version and modinfo string headers);
+/// addresses are mapped to file offsets through the ELF program headers (PT_LOAD).
+fn old_format(elf: &[u8], hdr: &[u8]) -> Option<BuildInfo> {
+    let ptr_size = usize::from(hdr[14]);
+    let big_endian = hdr[15] & 0x1 != 0;
+    if (ptr_size != 4 && ptr_size != 8) || elf.get(4)? != &2 || big_endian || elf.get(5)? != &1 {
+        return None; // only 64-bit little-endian ELF is read
+    }
+    let u64_at = |b: &[u8], at: usize| -> Option<u64> {
+        let s = b.get(at..at + 8)?;
+        Some(u64::from_le_bytes([
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+        ]))
+    };
+    let word = |b: &[u8], at: usize| -> Option<u64> {
+        if ptr_size == 8 {
+            u64_at(b, at)
+        } else {
+            let s = b.get(at..at + 4)?;
+            Some(u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+        }
+    };
+    let phoff = usize::try_from(u64_at(elf, 0x20)?).ok()?;
+    let phentsize = usize::from(u16::from_le_bytes([*elf.get(0x36)?, *elf.get(0x37)?]));
+    let phnum = usize::from(u16::from_le_bytes([*elf.get(0x38)?, *elf.get(0x39)?]));
+    let mut loads = Vec::new();
+    for i in 0..phnum {
+        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let p_type = u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?);
+        if p_type == 1 {
+            loads.push((
+                u64_at(elf, at + 0x08)?,
+                u64_at(elf, at + 0x10)?,
+                u64_at(elf, at + 0x20)?,
+            ));
+        }
+    }
+    let to_off = |addr: u64| -> Option<usize> {
+        loads
+            .iter()
+            .find(|(_, vaddr, filesz)| addr >= *vaddr && addr < vaddr + filesz)
+            .and_then(|(off, vaddr, _)| usize::try_from(off + (addr - vaddr)).ok())
+    };
+    let read_string = |ptr: u64| -> Option<String> {
+        let hdr_off = to_off(ptr)?;
+        let data = word(elf, hdr_off)?;
+        let len = usize::try_from(word(elf, hdr_off + ptr_size)?).ok()?;
+        if len > MAX_INFO {
+            return None;
+        }
+        let start = to_off(data)?;
+        Some(String::from_utf8_lossy(elf.get(start..start.checked_add(len)?)?).into_owned())
+    };
+    let version = read_string(word(hdr, 16)?)?;
+    let modinfo = read_string(word(hdr, 16 + ptr_size)?)?;
+    if !version.starts_with("go") {
+        return None;
+    }
+    let bytes = modinfo.as_bytes();
+    let body = if bytes.len() >= 33 && bytes[bytes.len() - 17] == b'\n' {
+        String::from_utf8_lossy(&bytes[16..bytes.len() - 16]).into_owned()
+    } else {
+        modinfo
+    };
+    let mut info = parse_modinfo(&body);
+    info.go_version = version;
+    Some(info)
 }
 
 fn varint(b: &[u8]) -> Option<(usize, usize)> {
@@ -280,6 +353,57 @@ mod tests {
         assert_eq!(p[1].purl, "pkg:golang/github.com/c/b@v1.1.0");
         assert_eq!(p[2].name, "stdlib");
         assert_eq!(p[2].version, "go1.21.5");
+    }
+
+    /// An ELF64 with one PT_LOAD segment mapping vaddr 0x400000 to file offset 0, holding an
+    /// old-format (Go 1.17) build-info header whose pointers lead to Go string headers.
+    fn old_format_elf() -> Vec<u8> {
+        let base = 0x400000u64;
+        let mut b = vec![0u8; 0x1000];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2; // 64-bit
+        b[5] = 1; // little endian
+        b[0x20..0x28].copy_from_slice(&0x40u64.to_le_bytes()); // e_phoff
+        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        b[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+        b[0x40..0x44].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        b[0x48..0x50].copy_from_slice(&0u64.to_le_bytes()); // p_offset
+        b[0x50..0x58].copy_from_slice(&base.to_le_bytes()); // p_vaddr
+        b[0x60..0x68].copy_from_slice(&0x1000u64.to_le_bytes()); // p_filesz
+        let version = b"go1.16.15";
+        let mut modinfo = vec![0u8; 16];
+        modinfo.extend_from_slice(b"path\texample.com/old\nmod\texample.com/old\t(devel)\t\ndep\tgolang.org/x/text\tv0.3.7\th1:x=\n");
+        modinfo.extend_from_slice(&[0u8; 16]);
+        let n = modinfo.len();
+        modinfo[n - 17] = b'\n';
+        b[0x300..0x300 + version.len()].copy_from_slice(version);
+        b[0x400..0x400 + n].copy_from_slice(&modinfo);
+        // string headers (data pointer, length)
+        b[0x200..0x208].copy_from_slice(&(base + 0x300).to_le_bytes());
+        b[0x208..0x210].copy_from_slice(&(version.len() as u64).to_le_bytes());
+        b[0x210..0x218].copy_from_slice(&(base + 0x400).to_le_bytes());
+        b[0x218..0x220].copy_from_slice(&(n as u64).to_le_bytes());
+        // the build-info header: magic, pointer size 8, flags 0 (little endian, old format)
+        b[0x100..0x10e].copy_from_slice(MAGIC);
+        b[0x10e] = 8;
+        b[0x10f] = 0;
+        b[0x110..0x118].copy_from_slice(&(base + 0x200).to_le_bytes());
+        b[0x118..0x120].copy_from_slice(&(base + 0x210).to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn reads_pre_go_1_18_build_info() {
+        let info = from_bytes(&old_format_elf()).unwrap();
+        assert_eq!(info.go_version, "go1.16.15");
+        assert_eq!(info.main.path, "example.com/old");
+        assert_eq!(info.deps[0].path, "golang.org/x/text");
+        assert_eq!(info.deps[0].version, "v0.3.7");
+        // truncated files give nothing, not a panic
+        let elf = old_format_elf();
+        for cut in [0x120, 0x210, 0x310, 0x420] {
+            let _ = from_bytes(&elf[..cut]);
+        }
     }
 
     #[test]
