@@ -20,7 +20,7 @@ use crate::Error;
 pub struct CatalogOptions {
     /// Largest package-database file kept in memory (dpkg status, METADATA, package.json...)
     pub max_record_file: u64,
-    /// Largest Java archive read into memory (bigger ones are skipped with a warning)
+    /// Largest Java archive read into memory (bigger ones are read entry by entry as they stream)
     pub max_archive: u64,
     /// Largest executable read into memory to look for Go and Rust (cargo-auditable) metadata;
     /// bigger ELF files are only scanned, as they stream, for Go build info
@@ -199,12 +199,12 @@ impl Visitor for Collector<'_> {
         let name = e.path.rsplit('/').next().unwrap_or("");
         if is_java_archive(name) {
             if e.size > self.opts.max_archive {
-                tracing::warn!(
-                    "skipping Java archive {} ({} MiB): larger than the {} MiB limit for archives read into memory",
-                    e.path,
-                    e.size >> 20,
-                    self.opts.max_archive >> 20
-                );
+                // too big to hold: read its entries as they stream by
+                let loc = self.location(e.path, e.layer);
+                match java::catalog_stream(content, e.path, &loc, self.opts.max_archive, 0) {
+                    Ok(pkgs) => self.found.extend(pkgs),
+                    Err(err) => tracing::warn!("{}: not a readable Java archive: {err}", e.path),
+                }
                 return Ok(());
             }
             let mut data = Vec::with_capacity(e.size as usize);

@@ -522,3 +522,38 @@ fn os_package_install_layers_match_trivy() {
     }
     assert!(compared > 80, "{compared}");
 }
+
+#[test]
+fn java_archives_too_big_to_hold_are_read_as_streams() {
+    let kit = common::kit();
+    let img = Image::open(
+        kit.join("apps.tar").to_str().unwrap(),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    let java = |c: &Catalog| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = c
+            .packages
+            .iter()
+            .filter(|p| p.kind == PkgType::JavaArchive)
+            .map(|p| {
+                (
+                    p.purl.clone(),
+                    p.locations[0].path.clone(),
+                    p.metadata["virtualPath"].to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let held = catalog(&img, &CatalogOptions::default()).unwrap();
+    // 100 kB: both jars (about 590 kB and 330 kB) are over it and take the streaming path
+    let small = CatalogOptions {
+        max_archive: 100_000,
+        ..Default::default()
+    };
+    let streamed = catalog(&img, &small).unwrap();
+    assert_eq!(java(&held).len(), 3);
+    assert_eq!(java(&streamed), java(&held));
+}

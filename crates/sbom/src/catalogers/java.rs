@@ -146,8 +146,20 @@ pub fn catalog_archive(
             }
         }
     }
+    out.extend(identify(&poms, &mf, virtual_path, loc));
+    Ok(out)
+}
+
+/// The archive's own packages: one per complete pom.properties; else one from the manifest and
+/// the file name.
+fn identify(
+    poms: &[HashMap<String, String>],
+    mf: &HashMap<String, String>,
+    virtual_path: &str,
+    loc: &Location,
+) -> Vec<Package> {
     let mut own = Vec::new();
-    for p in &poms {
+    for p in poms {
         let (Some(g), Some(a), Some(v)) = (p.get("groupId"), p.get("artifactId"), p.get("version"))
         else {
             continue;
@@ -190,7 +202,62 @@ pub fn catalog_archive(
             ));
         }
     }
-    out.extend(own);
+    own
+}
+
+/// Catalogs an archive too big to hold, reading its entries in order from the stream (local
+/// file headers). Works for archives whose entries carry their sizes or are deflated, which is
+/// what `jar`, Maven and Spring Boot write; nested archives are held one at a time.
+pub fn catalog_stream(
+    r: &mut dyn Read,
+    virtual_path: &str,
+    loc: &Location,
+    max_nested: u64,
+    depth: usize,
+) -> Result<Vec<Package>, String> {
+    let mut poms = Vec::new();
+    let mut mf = HashMap::new();
+    let mut out = Vec::new();
+    let mut r = r;
+    loop {
+        let mut f = match zip::read::read_zipfile_from_stream(&mut r) {
+            Ok(Some(f)) => f,
+            Ok(None) => break, // central directory reached
+            Err(e) => {
+                if out.is_empty() && poms.is_empty() && mf.is_empty() {
+                    return Err(e.to_string());
+                }
+                tracing::warn!("{virtual_path}: stopped reading at an unreadable entry: {e}");
+                break;
+            }
+        };
+        let name = f.name().to_string();
+        if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
+            let mut s = String::new();
+            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
+            mf = manifest(&s);
+        } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
+            let mut s = String::new();
+            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
+            poms.push(properties(&s));
+        } else if is_java_archive(&name) && depth < MAX_DEPTH {
+            let vp = format!("{virtual_path}:{name}");
+            let found = if f.size() <= max_nested {
+                let mut inner = Vec::with_capacity(f.size() as usize);
+                f.read_to_end(&mut inner)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| catalog_archive(&inner, &vp, loc, max_nested, depth + 1))
+            } else {
+                catalog_stream(&mut f, &vp, loc, max_nested, depth + 1)
+            };
+            match found {
+                Ok(p) => out.extend(p),
+                Err(e) => tracing::debug!("{vp}: {e}"),
+            }
+        }
+        // the rest of the entry is skipped when `f` is dropped
+    }
+    out.extend(identify(&poms, &mf, virtual_path, loc));
     Ok(out)
 }
 
