@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use kubescape_image::{Entry, EntryKind, Image, Visitor};
 
 use crate::catalogers::{
-    apk, dotnet, dpkg, golang, java, npm, osrelease, php, python, rpm, ruby, rust,
+    apk, dotnet, dpkg, golang, java, lockfiles, npm, osrelease, php, python, rpm, ruby, rust,
 };
 use crate::model::{Catalog, Distro, Location, Package};
 use crate::Error;
@@ -53,6 +53,8 @@ pub(crate) enum Record {
     Gemspec,
     ComposerInstalled,
     DotnetDeps,
+    NpmLock,
+    CargoLock,
 }
 
 /// A kept file.
@@ -96,6 +98,8 @@ fn classify(path: &str) -> Option<Record> {
         "RECORD" if path.ends_with(".dist-info/RECORD") => Some(Record::PythonRecord),
         "PKG-INFO" if path.ends_with(".egg-info/PKG-INFO") => Some(Record::PythonMetadata),
         "package.json" => Some(Record::PackageJson),
+        "package-lock.json" => Some(Record::NpmLock),
+        "Cargo.lock" => Some(Record::CargoLock),
         "installed.json" if path.ends_with("/composer/installed.json") => {
             Some(Record::ComposerInstalled)
         }
@@ -124,6 +128,8 @@ struct Collector<'a> {
     files: u64,
     /// Package databases of lower layers, shadowed by the visible one (install-layer attribution)
     history: Vec<Kept>,
+    /// Catalog lock files (directory sources only)
+    lockfiles: bool,
 }
 
 const HISTORY: [&str; 2] = ["/var/lib/dpkg/status", "/lib/apk/db/installed"];
@@ -175,7 +181,9 @@ impl Visitor for Collector<'_> {
             EntryKind::File => self.files += 1,
             _ => return Ok(()),
         }
-        if let Some(kind) = classify(e.path) {
+        if let Some(kind) = classify(e.path)
+            .filter(|k| self.lockfiles || !matches!(k, Record::NpmLock | Record::CargoLock))
+        {
             if e.size > self.opts.max_record_file {
                 tracing::warn!(
                     "skipping {} ({} bytes): larger than the limit for package records",
@@ -268,6 +276,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
         symlinks: Vec::new(),
         files: 0,
         history: Vec::new(),
+        lockfiles: image.metadata.source_kind == "dir",
     };
     image.walk(&mut c)?;
     let Collector {
@@ -296,6 +305,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
     packages.extend(ruby::catalog(&kept, &loc));
     packages.extend(php::catalog(&kept, &loc));
     packages.extend(dotnet::catalog(&kept, &loc));
+    packages.extend(lockfiles::catalog(&kept, &loc));
     packages.sort_by(|a, b| {
         (
             a.kind,

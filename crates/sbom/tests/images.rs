@@ -168,7 +168,38 @@ fn dir_source_catalogs_a_root_filesystem() {
             .unwrap();
         assert!(st.success());
     }
+    std::fs::copy(
+        common::repo_root().join("Cargo.lock"),
+        d.path().join("Cargo.lock"),
+    )
+    .unwrap();
     let c = catalog_of(&format!("dir:{}", d.path().display()));
+    // lock files count in a directory: npm's (written by npm install) and this repository's
+    let lock: Vec<_> = c
+        .packages
+        .iter()
+        .filter(|p| p.found_by == "javascript-lock-cataloger")
+        .collect();
+    assert!(lock.iter().any(|p| p.name == "express"
+        && p.version == "4.18.2"
+        && p.locations[0].path == "/app/package-lock.json"));
+    assert_eq!(
+        lock.len(),
+        c.packages
+            .iter()
+            .filter(|p| p.found_by == "javascript-package-cataloger"
+                && p.locations[0].path.contains("node_modules"))
+            .count()
+    );
+    let crates: Vec<_> = c
+        .packages
+        .iter()
+        .filter(|p| p.kind == PkgType::RustCrate)
+        .collect();
+    assert!(crates
+        .iter()
+        .any(|p| p.name == "serde_json" && p.locations[0].path == "/Cargo.lock"));
+    assert!(crates.iter().any(|p| p.name == "kubescape-sbom"));
     // no whiteout layer here: six is present
     assert_eq!(find(&c, PkgType::Python, "six")[0].version, "1.16.0");
     assert_eq!(find(&c, PkgType::Python, "six")[0].locations[0].layer, None);
@@ -179,7 +210,12 @@ fn dir_source_catalogs_a_root_filesystem() {
             .count(),
         6
     );
-    assert!(find(&c, PkgType::Npm, "express").len() == 1);
+    // express: once installed (package.json) and once locked (package-lock.json)
+    let express: Vec<&str> = find(&c, PkgType::Npm, "express")
+        .iter()
+        .map(|p| p.found_by)
+        .collect();
+    assert_eq!(express.len(), 2, "{express:?}");
     assert!(c.distro.is_none());
 }
 

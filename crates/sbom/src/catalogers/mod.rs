@@ -6,6 +6,7 @@ pub mod dotnet;
 pub mod dpkg;
 pub mod golang;
 pub mod java;
+pub mod lockfiles;
 pub mod npm;
 pub mod osrelease;
 pub mod php;
