@@ -1,6 +1,6 @@
 //! `kubescape sbom IMAGE`: catalog the packages of an image and write an SBOM.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,7 +13,7 @@ use kubescape_sbom::format::Format;
 #[derive(Args)]
 pub struct SbomArgs {
     /// The image: a registry reference (registry/repo:tag, repo@sha256:...), or
-    /// docker-archive:FILE, oci-archive:FILE, oci-dir:DIR, dir:DIR, or a path (detected)
+    /// docker-archive:FILE, oci-archive:FILE[:REF], oci-dir:DIR[:REF], dir:DIR, or a path (detected)
     pub image: String,
     /// Output format: spdx-json, cyclonedx-json or syft-json
     #[arg(long, short = 'f', default_value = "syft-json")]
@@ -79,7 +79,32 @@ pub fn run(a: SbomArgs) -> Result<ExitCode> {
         max_size: (a.max_image_size > 0).then_some(a.max_image_size),
     };
     let image = Image::open(&a.image, &opts)?;
-    let catalog = kubescape_sbom::catalog(&image, &kubescape_sbom::CatalogOptions::default())?;
+    let layers = image.metadata.layers.len();
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let mut seen = 0u64;
+    let mut on_entry = |e: &kubescape_image::Entry<'_>| {
+        seen += 1;
+        if let (Some(s), 0) = (&spinner, seen % 512) {
+            let at = match e.layer {
+                Some(l) => format!("layer {}/{layers}, ", l + 1),
+                None => String::new(),
+            };
+            s.set_message(format!("reading {}: {at}{seen} files", a.image));
+        }
+    };
+    let catalog = kubescape_sbom::catalog_with_progress(
+        &image,
+        &kubescape_sbom::CatalogOptions::default(),
+        &mut on_entry,
+    );
+    if let Some(s) = &spinner {
+        s.finish_and_clear();
+    }
+    let catalog = catalog?;
     let doc = kubescape_sbom::format::render(&catalog, a.format);
     match &a.output {
         Some(path) => {

@@ -121,6 +121,7 @@ pub(crate) fn is_java_archive(name: &str) -> bool {
 
 struct Collector<'a> {
     opts: &'a CatalogOptions,
+    on_entry: &'a mut dyn FnMut(&Entry<'_>),
     layer_ids: Vec<String>,
     kept: Vec<Kept>,
     found: Vec<Package>,
@@ -169,6 +170,7 @@ impl Visitor for Collector<'_> {
     }
 
     fn visit(&mut self, e: &Entry<'_>, content: &mut dyn Read) -> io::Result<()> {
+        (self.on_entry)(e);
         match e.kind {
             EntryKind::Symlink => {
                 if matches!(e.path, "/etc/os-release") {
@@ -262,6 +264,16 @@ fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Catalogs the packages of an image.
 pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
+    catalog_with_progress(image, opts, &mut |_| {})
+}
+
+/// [`catalog`], calling `on_entry` for every visible entry of the squashed filesystem (for
+/// progress display).
+pub fn catalog_with_progress(
+    image: &Image,
+    opts: &CatalogOptions,
+    on_entry: &mut dyn FnMut(&Entry<'_>),
+) -> Result<Catalog, Error> {
     let layer_ids = image
         .metadata
         .layers
@@ -270,6 +282,7 @@ pub fn catalog(image: &Image, opts: &CatalogOptions) -> Result<Catalog, Error> {
         .collect();
     let mut c = Collector {
         opts,
+        on_entry,
         layer_ids,
         kept: Vec::new(),
         found: Vec::new(),

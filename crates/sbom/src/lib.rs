@@ -10,7 +10,7 @@ pub mod license;
 pub mod model;
 pub mod purl;
 
-pub use catalog::{catalog, CatalogOptions};
+pub use catalog::{catalog, catalog_with_progress, CatalogOptions};
 pub use kubescape_image;
 pub use model::{Catalog, Distro, Location, Package, PkgType};
 
