@@ -93,7 +93,7 @@ pub fn run(a: SbomArgs) -> Result<ExitCode> {
                 Some(l) => format!("layer {}/{layers}, ", l + 1),
                 None => String::new(),
             };
-            s.set_message(format!("reading {}: {at}{seen} files", a.image));
+            s.set_message(format!("reading {}: {at}{seen} entries", a.image));
         }
     };
     let catalog = kubescape_sbom::catalog_with_progress(
