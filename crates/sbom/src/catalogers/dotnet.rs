@@ -43,3 +43,29 @@ pub(crate) fn catalog(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_deps_json_packages_only() {
+        let deps = br#"{"runtimeTarget":{"name":".NETCoreApp,Version=v8.0"},"libraries":{"app/1.0.0":{"type":"project"},"Newtonsoft.Json/13.0.3":{"type":"package","sha512":"sha512-x","path":"newtonsoft.json/13.0.3"}}}"#;
+        let kept = vec![Kept {
+            kind: Record::DotnetDeps,
+            path: "/app/app.deps.json".into(),
+            layer: Some(2),
+            data: deps.to_vec(),
+        }];
+        let p = catalog(&kept, &|p, _| Location {
+            path: p.into(),
+            layer: None,
+        });
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].name.as_str(), p[0].version.as_str()),
+            ("Newtonsoft.Json", "13.0.3")
+        );
+        assert_eq!(p[0].purl, "pkg:nuget/Newtonsoft.Json@13.0.3");
+    }
+}

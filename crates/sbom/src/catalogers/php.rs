@@ -61,3 +61,37 @@ pub(crate) fn catalog(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_installed_json_v1_and_v2() {
+        let loc = |p: &str, _| Location {
+            path: p.into(),
+            layer: None,
+        };
+        let v2 = br#"{"packages":[{"name":"monolog/monolog","version":"3.5.0","type":"library","license":["MIT"]},{"name":"broken"}],"dev":true}"#;
+        let v1 = br#"[{"name":"psr/log","version":"1.1.4","license":["MIT"]}]"#;
+        let kept = vec![
+            Kept {
+                kind: Record::ComposerInstalled,
+                path: "/app/vendor/composer/installed.json".into(),
+                layer: None,
+                data: v2.to_vec(),
+            },
+            Kept {
+                kind: Record::ComposerInstalled,
+                path: "/old/vendor/composer/installed.json".into(),
+                layer: None,
+                data: v1.to_vec(),
+            },
+        ];
+        let p = catalog(&kept, &loc);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].purl, "pkg:composer/monolog/monolog@3.5.0");
+        assert_eq!(p[0].licenses, vec!["MIT"]);
+        assert_eq!(p[1].purl, "pkg:composer/psr/log@1.1.4");
+    }
+}
