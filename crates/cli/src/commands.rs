@@ -47,6 +47,8 @@ pub enum Command {
         #[command(subcommand)]
         command: Box<crate::serve::ServeCommand>,
     },
+    /// Software bill of materials of a container image (registry, archive, OCI layout or directory)
+    Sbom(Box<crate::sbom::SbomArgs>),
 }
 
 #[derive(Args, Clone)]
@@ -125,6 +127,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { command } => crate::serve::run(*command),
         Command::HttpRequest(a) => crate::http_request::run(a),
         Command::Vulndb(a) => crate::vulndb::run(a),
+        Command::Sbom(a) => crate::sbom::run(*a),
     }
 }
 

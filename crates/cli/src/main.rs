@@ -4,6 +4,7 @@ mod commands;
 mod download;
 mod http_request;
 mod libsource;
+mod sbom;
 mod scan;
 mod serve;
 mod serve_kubescape;
