@@ -702,6 +702,10 @@ fn non_default_values_render_and_are_accepted_by_kube_apiserver() {
     let cloud = r.get("ConfigMap", "ks-cloud-config");
     let data: Value = serde_json::from_str(cloud["data"]["clusterData"].as_str().unwrap()).unwrap();
     assert_eq!(data["clusterName"], "prod-eu");
+    let env = container(pod, "kubescape")["env"].as_array().unwrap();
+    assert!(env
+        .iter()
+        .any(|e| e["name"] == "CLUSTER_NAME" && e["value"] == "prod-eu"));
 
     // The test cluster serves no monitoring.coreos.com/v1: the ServiceMonitor is left out.
     assert!(r.of_kind("ServiceMonitor").is_empty());
