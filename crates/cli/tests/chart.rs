@@ -3,7 +3,8 @@
 //! every rendered object is then accepted by a real kube-apiserver 1.20 with
 //! `kubectl apply --dry-run=server` (nothing is created, in particular not the cluster-global
 //! APIService). The chart's containers may only run commands and flags the `kubescape` binary
-//! has: each one is checked against the binary's own `--help`.
+//! has: each one is checked against the binary's own `--help`, and the rendered command lines of
+//! storage, the posture service and the CronJob are run (with local paths and ports).
 
 use kubescape_testenv::TestCluster;
 use serde_json::{json, Value};
@@ -794,4 +795,184 @@ fn components_that_are_not_implemented_refuse_to_render() {
         None,
     );
     assert!(r.error.unwrap().contains("no /metrics endpoint"));
+}
+
+/// A process started by the test, killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Replaces the value of `--name=...` in rendered args (the pod's paths and ports become the
+/// test's); panics when the chart does not pass that flag.
+fn set_flag(args: &mut [String], name: &str, value: &str) {
+    let prefix = format!("{name}=");
+    let arg = args
+        .iter_mut()
+        .find(|a| a.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("rendered args have no {name}"));
+    *arg = format!("{prefix}{value}");
+}
+
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The rendered containers' command lines run as they are, with only the pod's paths, ports and
+/// in-cluster credentials swapped for local ones: storage serves TLS with the Helm-generated
+/// certificate (verified with the APIService's caBundle under the Service's DNS name), and the
+/// CronJob's `http-request` with the rendered body starts a scan in the posture service.
+#[test]
+fn rendered_command_lines_run() {
+    let cluster = TestCluster::get();
+    let ns = "kubescape";
+    let r = render(&json!({}), ns, None);
+    assert_eq!(r.error, None);
+    let bin = env!("CARGO_BIN_EXE_kubescape");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_string();
+    let localhost: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+
+    // Storage with the Secret's files in place of the mounted volume.
+    let secret = r.get("Secret", "storage-tls");
+    let tls = dir.path().join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    for key in ["ca.crt", "tls.crt", "tls.key"] {
+        std::fs::write(
+            tls.join(key),
+            b64decode(secret["data"][key].as_str().unwrap()),
+        )
+        .unwrap();
+    }
+    let storage = r.get("Deployment", "storage");
+    let mut cmdline = args(container(&storage["spec"]["template"]["spec"], "storage"));
+    let port = kubescape_testenv::storage::free_port(localhost).to_string();
+    set_flag(&mut cmdline, "--secure-port", &port);
+    set_flag(&mut cmdline, "--bind-address", "127.0.0.1");
+    for flag in ["--tls-cert-file", "--tls-private-key-file"] {
+        let value = cmdline.iter().find(|a| a.starts_with(flag)).unwrap();
+        let file = value.rsplit('/').next().unwrap().to_string();
+        set_flag(&mut cmdline, flag, tls.join(file).to_str().unwrap());
+    }
+    set_flag(
+        &mut cmdline,
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+    );
+    // Outside a pod there are no in-cluster credentials.
+    cmdline.push(format!("--authentication-kubeconfig={kubeconfig}"));
+    cmdline.push(format!("--authorization-kubeconfig={kubeconfig}"));
+    let _storage = Running(
+        Command::new(bin)
+            .args(&cmdline)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("storage.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let host = format!("storage.{ns}.svc");
+    let ca = tls.join("ca.crt");
+    wait_until("storage /readyz over the chart's certificate", || {
+        Command::new("curl")
+            .args(["-sf", "--max-time", "2", "--cacert"])
+            .arg(&ca)
+            .arg("--resolve")
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .arg(format!("https://{host}:{port}/readyz"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+
+    // The posture service, scanning the test cluster with the admin kubeconfig. There is no
+    // storage behind this kube-apiserver, so publishing results is switched off.
+    let ks = r.get("Deployment", "kubescape");
+    let c = container(&ks["spec"]["template"]["spec"], "kubescape");
+    let mut cmdline = args(c);
+    let port = kubescape_testenv::storage::free_port(localhost).to_string();
+    set_flag(&mut cmdline, "--port", &port);
+    set_flag(&mut cmdline, "--bind-address", "127.0.0.1");
+    set_flag(
+        &mut cmdline,
+        "--results-dir",
+        dir.path().join("results").to_str().unwrap(),
+    );
+    cmdline.push("--no-storage".into());
+    let mut cmd = Command::new(bin);
+    cmd.args(&cmdline).env("KUBECONFIG", &kubeconfig);
+    for e in c["env"].as_array().unwrap() {
+        if let Some(v) = e["value"].as_str() {
+            cmd.env(e["name"].as_str().unwrap(), v);
+        }
+    }
+    let _ks = Running(
+        cmd.env("NAMESPACE", ns)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("kubescape.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("kubescape /readyz", || {
+        ureq::get(&format!("{base}/readyz")).call().is_ok()
+    });
+
+    // The CronJob's container, with the rendered body file.
+    let body = r.get("ConfigMap", "kubescape-scheduler")["data"]["request-body.json"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body_file = dir.path().join("request-body.json");
+    std::fs::write(&body_file, body).unwrap();
+    let cron = r.get("CronJob", "kubescape-scheduler");
+    let mut cmdline = args(container(
+        &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "kubescape-scheduler",
+    ));
+    assert!(cmdline.contains(&format!("--host=kubescape.{ns}.svc:8080")));
+    set_flag(&mut cmdline, "--host", &format!("127.0.0.1:{port}"));
+    set_flag(&mut cmdline, "--path-body", body_file.to_str().unwrap());
+    let out = Command::new(bin).args(&cmdline).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "the CronJob's request failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let id = answer["id"].as_str().unwrap().to_string();
+    assert!(!id.is_empty(), "{answer}");
+    wait_until("the scheduled scan to finish", || {
+        let status: Value = ureq::get(&format!("{base}/v1/status?id={id}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .map(|s| serde_json::from_str(&s).unwrap())
+            .unwrap();
+        status["type"] == "notBusy"
+    });
+    let report: Value = ureq::get(&format!("{base}/v1/results?id={id}"))
+        .call()
+        .unwrap()
+        .into_string()
+        .map(|s| serde_json::from_str(&s).unwrap())
+        .unwrap();
+    assert_eq!(report["type"], "v1results", "{report}");
+    let frameworks: Vec<&str> = report["response"]["summaryDetails"]["frameworks"]
+        .as_array()
+        .expect("report with frameworks")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for name in ["AllControls", "NSA", "MITRE"] {
+        assert!(frameworks.contains(&name), "frameworks {frameworks:?}");
+    }
 }
