@@ -976,3 +976,138 @@ fn rendered_command_lines_run() {
         assert!(frameworks.contains(&name), "frameworks {frameworks:?}");
     }
 }
+
+/// Deletes cluster-scoped objects a test created for real, also when it fails.
+struct DeleteOnDrop<'a> {
+    cluster: &'a TestCluster,
+    objects: Vec<(String, String)>,
+}
+
+impl Drop for DeleteOnDrop<'_> {
+    fn drop(&mut self) {
+        for (kind, name) in &self.objects {
+            let _ = self
+                .cluster
+                .kubectl(&["delete", kind, name, "--ignore-not-found"]);
+        }
+    }
+}
+
+/// Least privilege that still works: the posture service's rendered RBAC (created for real, under
+/// names unique to this test's namespace, deleted at the end) lets a cluster scan read every kind
+/// the control library examines except Secrets, and lets it write its two result kinds and
+/// nothing more.
+#[test]
+fn posture_rbac_reads_everything_the_scan_needs_but_secrets() {
+    let cluster = TestCluster::get();
+    let ns = cluster.unique_namespace("chart-rbac");
+    let r = render(&json!({}), &ns, None);
+    assert_eq!(r.error, None);
+    let role_name = format!("{ns}-kubescape");
+    let rbac: Vec<Value> = [
+        r.get("ServiceAccount", "kubescape"),
+        r.get("ClusterRole", &role_name),
+        r.get("ClusterRoleBinding", &role_name),
+    ]
+    .into_iter()
+    .cloned()
+    .collect();
+    let _cleanup = DeleteOnDrop {
+        cluster,
+        objects: vec![
+            ("clusterrolebinding".into(), role_name.clone()),
+            ("clusterrole".into(), role_name.clone()),
+        ],
+    };
+    cluster.apply_yaml(&json!({"apiVersion": "v1", "kind": "List", "items": rbac}).to_string());
+
+    // Authorization decisions straight from kube-apiserver (SubjectAccessReview; `kubectl auth
+    // can-i` would need the storage group to be served for discovery).
+    let sa = format!("system:serviceaccount:{ns}:kubescape");
+    let can = |verb: &str, group: &str, resource: &str| {
+        let review = json!({
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": sa,
+                "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"),
+                           "system:authenticated"],
+                "resourceAttributes": {"verb": verb, "group": group, "resource": resource,
+                                       "namespace": "default"}
+            }
+        });
+        let args = ["create", "-f", "-", "-o", "json"];
+        let out = cluster.kubectl_stdin(&args, &review.to_string());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["status"]["allowed"] == true
+    };
+    let spdx = "spdx.softwarecomposition.kubescape.io";
+    for resource in [
+        "workloadconfigurationscans",
+        "workloadconfigurationscansummaries",
+    ] {
+        assert!(can("create", spdx, resource) && can("get", spdx, resource));
+        assert!(can("update", spdx, resource));
+        assert!(!can("delete", spdx, resource) && !can("list", spdx, resource));
+    }
+    assert!(!can("create", spdx, "vulnerabilitymanifests"));
+    assert!(can("list", "", "pods") && can("watch", "apps", "deployments"));
+    assert!(can(
+        "list",
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings"
+    ));
+    assert!(!can("list", "", "secrets") && !can("get", "", "secrets"));
+    assert!(!can("delete", "", "pods") && !can("create", "apps", "deployments"));
+    assert!(!can("create", "", "pods/exec"));
+
+    // A cluster scan as the ServiceAccount (the admin impersonating it).
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    \
+             certificate-authority: {}\nusers:\n- name: sa\n  user:\n    token: {}\n    as: {sa}\n\
+             contexts:\n- name: sa\n  context: {{cluster: test, user: sa}}\ncurrent-context: sa\n",
+            cluster.server(),
+            cluster.ca_cert().display(),
+            cluster.admin_token()
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args([
+            "scan",
+            "framework",
+            "allcontrols",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&report)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("CLUSTER_NAME", "chart-rbac")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)) && report.is_file(),
+        "scan as {sa} failed: {stderr}"
+    );
+    let refused: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: cannot "))
+        .collect();
+    assert_eq!(refused.len(), 1, "{stderr}");
+    assert!(
+        refused[0].starts_with("warning: cannot list secrets"),
+        "{stderr}"
+    );
+}
