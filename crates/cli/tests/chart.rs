@@ -818,8 +818,10 @@ fn set_flag(args: &mut [String], name: &str, value: &str) {
     *arg = format!("{prefix}{value}");
 }
 
+/// Polls `ready` for up to five minutes (a debug-build scan of a busy shared test cluster can
+/// take a while).
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while !ready() {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
         std::thread::sleep(std::time::Duration::from_millis(200));
