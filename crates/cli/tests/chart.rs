@@ -1113,3 +1113,72 @@ fn posture_rbac_reads_everything_the_scan_needs_but_secrets() {
         "{stderr}"
     );
 }
+
+/// The posture ClusterRole grants read access to every kind the built-in control library's rules
+/// match (derived from the rules' metadata, so new rules are caught), except Secrets, which are
+/// left out on purpose, and the host scanner's pseudo-kinds, which are not API resources.
+#[test]
+fn posture_clusterrole_covers_every_kind_the_library_reads() {
+    let r = render(&json!({}), "kubescape", None);
+    let rules = r.get("ClusterRole", "kubescape-kubescape")["rules"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let readable = |group: &str, plural: &str| {
+        rules.iter().any(|rule| {
+            (group == "*"
+                || rule["apiGroups"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(group)))
+                && rule["resources"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(plural))
+                && rule["verbs"].as_array().unwrap().contains(&json!("list"))
+        })
+    };
+    let plural = |kind: &str| {
+        let k = kind.to_ascii_lowercase();
+        if k.ends_with("ss") {
+            format!("{k}es")
+        } else if k.ends_with('s') {
+            k
+        } else if let Some(stem) = k.strip_suffix('y') {
+            format!("{stem}ies")
+        } else {
+            format!("{k}s")
+        }
+    };
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("../controls/library/rules");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&library).unwrap() {
+        let file = entry.unwrap().path().join("rule.metadata.json");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let meta: Value = serde_json::from_str(&text).unwrap();
+        for m in meta["match"].as_array().into_iter().flatten() {
+            for group in m["apiGroups"].as_array().into_iter().flatten() {
+                let group = group.as_str().unwrap();
+                if group == "hostdata.kubescape.cloud" {
+                    continue;
+                }
+                for kind in m["resources"].as_array().into_iter().flatten() {
+                    let p = plural(kind.as_str().unwrap());
+                    if p == "secrets" {
+                        assert!(!readable(group, &p));
+                        continue;
+                    }
+                    assert!(
+                        readable(group, &p),
+                        "{}: {group}/{p} is not readable",
+                        file.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} rule matches checked");
+}
