@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use kubescape_api::posture::{severity_rank, PostureReport, Status};
+use kubescape_api::posture::{severity_rank, PostureReport, ResourceResult, Status};
 use kubescape_posture::exceptions::ExceptionPolicy;
 use kubescape_posture::inputs::{self, Renderers};
+use kubescape_posture::results::ScanResults;
 use kubescape_posture::scan::{self, ObjectStore, ScanOptions, Scope, Target};
 use kubescape_report::{Format, RenderOptions};
 
@@ -162,6 +163,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         objects = store.len(),
+        mem = %kubescape_posture::memstat::describe(),
         "inputs loaded"
     );
     let bar = progress_bar(store.len());
@@ -172,16 +174,21 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let started = std::time::Instant::now();
-    let mut report = scan::scan_store(&lib, &store, &options, &on_progress)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "scan finished");
+    let (mut report, results) = scan::scan_store_compact(&lib, &store, &options, &on_progress)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     report.report_guid = uuid::Uuid::new_v4().to_string();
+    // The formats other than JSON show failures only: only those are materialised for them. The
+    // JSON report streams every result from the compact store.
+    if formats.iter().any(|(f, _)| !matches!(f, Format::Json)) {
+        report.results = results.iter(|s| s.status == Status::Failed).collect();
+    }
 
     let started = std::time::Instant::now();
-    write_outputs(&report, &store, &formats, &flags, &paths)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "outputs written");
+    write_outputs(&report, &results, &store, &formats, &flags, &paths)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "outputs written");
     Ok(exit_code(&report, &flags))
 }
 
@@ -319,6 +326,7 @@ fn extension(f: &Format) -> &'static str {
 
 fn write_outputs(
     report: &PostureReport,
+    results: &ScanResults,
     store: &ObjectStore,
     formats: &[(Format, String)],
     flags: &ScanFlags,
@@ -341,9 +349,14 @@ fn write_outputs(
             Some(out) => Some(out.with_extension(extension(format))),
         };
         let object_of = |id: &str| store.object_json(id);
+        let all_results = || -> Box<dyn Iterator<Item = ResourceResult> + '_> {
+            Box::new(results.iter(|_| true))
+        };
         let render = |w: &mut dyn std::io::Write| {
             match format {
-                Format::Json => kubescape_report::write_json_with_objects(report, &object_of, w),
+                Format::Json => {
+                    kubescape_report::write_json_streamed(report, &object_of, Some(&all_results), w)
+                }
                 _ => kubescape_report::render_to(report, *format, &opts, w),
             }
             .map_err(|e| anyhow::anyhow!("{e}"))

@@ -18,6 +18,7 @@ use crate::inputs::InputObject;
 use crate::intern::Interner;
 use crate::library::{Control, Library, Rule};
 use crate::rego::RegoProgram;
+use crate::results::{ResultsBuilder, ScanResults};
 use crate::select;
 
 /// The Kubescape version our rule-version attributes are compared against.
@@ -200,12 +201,27 @@ pub fn scan(
 }
 
 /// Scans the objects of a store; the store stays available (for writing objects into reports).
+/// The report's `results` are materialised; see [`scan_store_compact`] for large scans.
 pub fn scan_store(
     lib: &Library,
     store: &ObjectStore,
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<PostureReport> {
+    let (mut report, results) = scan_store_compact(lib, store, opts, progress)?;
+    report.results = results.to_vec();
+    Ok(report)
+}
+
+/// Scans the objects of a store and returns the report without its `results`, which are in the
+/// returned [`ScanResults`] instead, compact, for writers that take one resource at a time (the
+/// JSON report of a large scan would otherwise hold hundreds of thousands of result structs).
+pub fn scan_store_compact(
+    lib: &Library,
+    store: &ObjectStore,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> Result<(PostureReport, ScanResults)> {
     let selected = select_controls(lib, opts)?;
     let objects = &store.objects;
     let index = Index::new(objects);
@@ -230,6 +246,7 @@ pub fn scan_store(
             (*name, outcome)
         })
         .collect();
+    tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
 
     let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
     if opts.apply_system_exceptions {
@@ -847,12 +864,13 @@ fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
     (!keys.is_empty() && keys.iter().all(empty)).then_some(keys)
 }
 
-struct ControlOutcome<'a> {
+struct ControlOutcome {
     summary: ControlSummary,
-    /// Per resource: status and rule results (plain passes only when the report lists them).
-    per_resource: BTreeMap<String, ResourceControl>,
+    /// Status per resource with a result (positions in the sorted IDs); the results themselves
+    /// are in the compact store.
+    statuses: Vec<(u32, Status)>,
     /// Resources that passed and are only counted, with the status they count as.
-    passed: BTreeSet<&'a str>,
+    passed: Vec<u32>,
     passed_status: Status,
     weights_failed: f64,
     weights_all: f64,
@@ -866,7 +884,7 @@ fn assemble(
     mut outcomes: HashMap<&str, RuleOutcome>,
     exceptions: &[&ExceptionPolicy],
     opts: &ScanOptions,
-) -> PostureReport {
+) -> (PostureReport, ScanResults) {
     let mut external: BTreeMap<String, Value> = BTreeMap::new();
     let mut failures: HashMap<&str, HashMap<String, Vec<Failure>>> = outcomes
         .iter_mut()
@@ -882,6 +900,38 @@ fn assemble(
             *remaining_uses.entry(r.as_str()).or_default() += 1;
         }
     }
+    // Every resource a result may name, sorted: the compact results refer to resources by
+    // position, and sorting by position then sorts by ID as the report does.
+    let mut ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+    for o in outcomes.values() {
+        if let RuleOutcome::Evaluated(f) = o {
+            ids.extend(f.external_inputs.iter().cloned());
+            ids.extend(f.external.keys().cloned());
+        }
+    }
+    for f in failures.values() {
+        ids.extend(f.keys().cloned());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let rank: HashMap<&str, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32))
+        .collect();
+    // Controls by ID: the order of each resource's results in the report.
+    let mut results = ResultsBuilder::new();
+    let mut by_id: Vec<&Control> = selected.iter().map(|s| &s.control).collect();
+    by_id.sort_unstable_by(|a, b| a.control_id.cmp(&b.control_id));
+    let control_pos: HashMap<&str, u32> = by_id
+        .iter()
+        .map(|c| {
+            let i = results.add_control(&c.control_id, &c.name, severity_of(c.base_score));
+            (c.control_id.as_str(), i)
+        })
+        .collect();
+    let mut worst_severity: HashMap<u32, &str> = HashMap::new();
+
     let mut exception_cache: HashMap<(usize, String), bool> = HashMap::new();
     let mut controls: BTreeMap<String, ControlOutcome> = BTreeMap::new();
     for sel in selected {
@@ -1098,6 +1148,24 @@ fn assemble(
                 info: format!("configure {} with --controls-config", keys.join(", ")),
             };
         }
+        // The control's results go into the compact store; only statuses stay for the counters.
+        let mut statuses: Vec<(u32, Status)> = Vec::with_capacity(per_resource.len());
+        for (id, rc) in per_resource {
+            let r = rank[id.as_str()];
+            statuses.push((r, rc.status.status));
+            if rc.status.status == Status::Failed {
+                let w = worst_severity.entry(r).or_insert("Unknown");
+                if severity_rank(&severity) > severity_rank(w) {
+                    *w = severity_of(c.base_score);
+                }
+            }
+            let plain_pass = rc.status.status == Status::Passed && rc.status.sub_status.is_empty();
+            if plain_pass && !opts.passed_results {
+                continue;
+            }
+            results.add(r, control_pos[c.control_id.as_str()], rc);
+        }
+        let passed: Vec<u32> = passed.iter().map(|id| rank[*id]).collect();
         let compliance = compliance_of(status_info.status, &counters);
         let score = if weights_all > 0.0 {
             100.0 * weights_failed / weights_all
@@ -1122,7 +1190,7 @@ fn assemble(
             c.control_id.clone(),
             ControlOutcome {
                 summary,
-                per_resource,
+                statuses,
                 passed,
                 passed_status,
                 weights_failed,
@@ -1172,36 +1240,23 @@ fn assemble(
         resource_counters: counters,
         ..Default::default()
     };
-    // Results per resource (moved, not copied, out of the control outcomes), and severity counters.
-    let mut per_resource: BTreeMap<String, Vec<ResourceControl>> = BTreeMap::new();
-    let mut worst_severity: BTreeMap<String, &str> = BTreeMap::new();
-    for co in controls.values_mut() {
+    // Severity counters; the per-resource results are already in the compact store.
+    for co in controls.values() {
         if co.summary.status == Status::Failed {
             summary.controls_severity_counters.add(&co.summary.severity);
-        }
-        for (id, rc) in std::mem::take(&mut co.per_resource) {
-            if rc.status.status == Status::Failed {
-                let w = worst_severity.entry(id.clone()).or_insert("Unknown");
-                if severity_rank(&co.summary.severity) > severity_rank(w) {
-                    *w = severity_of(co.summary.score_factor);
-                }
-            }
-            let plain_pass = rc.status.status == Status::Passed && rc.status.sub_status.is_empty();
-            if plain_pass && !opts.passed_results {
-                continue;
-            }
-            per_resource.entry(id).or_default().push(rc);
         }
     }
     for sev in worst_severity.values() {
         summary.resources_severity_counters.add(sev);
     }
     summary.controls = controls.into_iter().map(|(k, v)| (k, v.summary)).collect();
-    let resources: Vec<Resource> = per_resource
-        .keys()
-        .map(|id| match index.by_id.get(id.as_str()) {
+    drop(rank);
+    let results = results.finish(ids);
+    let resources: Vec<Resource> = results
+        .resource_ids()
+        .map(|id| match index.by_id.get(id) {
             Some(i) => Resource {
-                resource_id: id.clone(),
+                resource_id: id.to_string(),
                 object: if opts.keep_objects {
                     serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null)
                 } else {
@@ -1210,7 +1265,7 @@ fn assemble(
                 source: objects[*i].source.clone(),
             },
             None => Resource {
-                resource_id: id.clone(),
+                resource_id: id.to_string(),
                 object: if opts.keep_objects {
                     external.get(id).cloned().unwrap_or(Value::Null)
                 } else {
@@ -1220,24 +1275,17 @@ fn assemble(
             },
         })
         .collect();
-    let results: Vec<ResourceResult> = per_resource
-        .into_iter()
-        .map(|(resource_id, controls)| ResourceResult {
-            resource_id,
-            controls,
-        })
-        .collect();
     let (target_type, target_names) = match &opts.target {
         Target::Frameworks(n) => ("framework", n.clone()),
         Target::Controls(n) => ("control", n.clone()),
     };
-    PostureReport {
+    let report = PostureReport {
         generation_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cluster_name: opts.cluster_name.clone(),
         report_guid: String::new(),
         summary_details: summary,
         resources,
-        results,
+        results: Vec::new(),
         metadata: Metadata {
             scan_metadata: ScanMetadata {
                 target_type: target_type.into(),
@@ -1249,7 +1297,8 @@ fn assemble(
                 exclude_namespaces: opts.exclude_namespaces.clone(),
             },
         },
-    }
+    };
+    (report, results)
 }
 
 fn dedup_join(items: &[String]) -> String {
@@ -1400,12 +1449,9 @@ fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
 
 /// Unique resources, each counted once with its worst status over the given controls.
 fn resource_counters(controls: &[&ControlOutcome]) -> ResourceCounters {
-    let mut worst: HashMap<&str, Status> = HashMap::new();
+    let mut worst: HashMap<u32, Status> = HashMap::new();
     for co in controls {
-        let listed = co
-            .per_resource
-            .iter()
-            .map(|(id, rc)| (id.as_str(), rc.status.status));
+        let listed = co.statuses.iter().copied();
         for (id, status) in listed.chain(co.passed.iter().map(|id| (*id, co.passed_status))) {
             let e = worst.entry(id).or_insert(Status::Passed);
             *e = (*e).max(status);
