@@ -176,7 +176,9 @@ struct RuleFindings {
 
 #[derive(Clone)]
 struct Failure {
-    paths: Vec<RulePath>,
+    /// Shared within a rule: most of a rule's failures repeat the same few paths, and findings
+    /// are held until every rule is done.
+    paths: Vec<std::sync::Arc<RulePath>>,
     related: Vec<String>,
 }
 
@@ -677,9 +679,18 @@ fn evaluate_rule(
         Ok(a) => a,
         Err(e) => return RuleOutcome::Skipped(e.to_string()),
     };
+    let mut shared_paths: HashMap<RulePath, std::sync::Arc<RulePath>> = HashMap::new();
     for a in &alerts {
-        let paths = if opts.failure_details {
+        let paths: Vec<std::sync::Arc<RulePath>> = if opts.failure_details {
             paths_of(a)
+                .into_iter()
+                .map(|p| {
+                    shared_paths
+                        .entry(p)
+                        .or_insert_with_key(|p| std::sync::Arc::new(p.clone()))
+                        .clone()
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -1341,7 +1352,7 @@ fn add_rule_result(
     if let Some(fails) = fails {
         rr.status = Status::Failed;
         for f in fails {
-            rr.paths.extend(f.paths);
+            rr.paths.extend(f.paths.iter().map(|p| RulePath::clone(p)));
             rr.related_resources_ids.extend(f.related);
         }
         rr.related_resources_ids.sort();
