@@ -381,15 +381,17 @@ fn write_outputs(
     Ok(())
 }
 
-/// Line of `path` in document `doc` of a scanned file (for SARIF locations).
-/// For each document of a file: path -> 1-based line.
-type FileLines = std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>;
+/// For each document of a file: path (position in [`SourceLines::names`]) -> 1-based line.
+type FileLines = std::rc::Rc<Vec<std::collections::HashMap<u32, u32>>>;
 
 /// Lines of paths in the scanned files (for SARIF locations and `-v`), each file parsed once.
 struct SourceLines<'a> {
     roots: &'a [PathBuf],
     /// Parsed files by relative path (None: unreadable). Bounded: reports visit files many times.
     files: std::cell::RefCell<std::collections::HashMap<String, Option<FileLines>>>,
+    /// Every path seen, once: documents of generated or templated manifests share most of their
+    /// paths, and 10,000 documents' own copies of them took about 60 MiB.
+    names: std::cell::RefCell<std::collections::HashMap<String, u32>>,
 }
 
 impl<'a> SourceLines<'a> {
@@ -399,13 +401,11 @@ impl<'a> SourceLines<'a> {
         SourceLines {
             roots,
             files: Default::default(),
+            names: Default::default(),
         }
     }
 
-    fn parsed(
-        &self,
-        rel: &str,
-    ) -> Option<std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>> {
+    fn parsed(&self, rel: &str) -> Option<FileLines> {
         if let Some(hit) = self.files.borrow().get(rel) {
             return hit.clone();
         }
@@ -415,7 +415,22 @@ impl<'a> SourceLines<'a> {
             .into_iter()
             .find(|p| p.is_file())
             .and_then(|f| std::fs::read_to_string(f).ok())
-            .map(|text| std::rc::Rc::new(kubescape_posture::yaml::path_lines(&text)));
+            .map(|text| {
+                let mut names = self.names.borrow_mut();
+                let docs = kubescape_posture::yaml::path_lines(&text)
+                    .into_iter()
+                    .map(|doc| {
+                        doc.into_iter()
+                            .map(|(path, line)| {
+                                let next = names.len() as u32;
+                                let id = *names.entry(path).or_insert(next);
+                                (id, u32::try_from(line).unwrap_or(u32::MAX))
+                            })
+                            .collect()
+                    })
+                    .collect();
+                std::rc::Rc::new(docs)
+            });
         let mut files = self.files.borrow_mut();
         if files.len() >= Self::MAX_FILES {
             files.clear();
@@ -429,10 +444,11 @@ impl<'a> SourceLines<'a> {
         let lines = self.parsed(rel)?;
         let map = lines.get(doc)?;
         // The failed path may not exist in the file (a field to add); fall back to its nearest parent.
+        let names = self.names.borrow();
         let mut p = path.to_string();
         loop {
-            if let Some(l) = map.get(&p) {
-                return Some(*l);
+            if let Some(l) = names.get(&p).and_then(|id| map.get(id)) {
+                return Some(*l as usize);
             }
             let cut = p.rfind(['.', '['])?;
             p.truncate(cut);
