@@ -137,7 +137,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         unreadable: vec![],
     };
     let started = std::time::Instant::now();
-    let store = if cluster {
+    let mut store = if cluster {
         read_cluster(&lib, &mut options, &flags)?
     } else {
         let inputs = inputs::load(&paths, &Renderers::discover());
@@ -174,7 +174,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let started = std::time::Instant::now();
-    let (mut report, results) = scan::scan_store_compact(&lib, &store, &options, &on_progress)?;
+    let (mut report, results) = scan::scan_store_compact(&lib, &mut store, &options, &on_progress)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();

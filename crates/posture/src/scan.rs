@@ -98,7 +98,6 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 /// One scanned object: its Rego value (shared by every rule) and the few fields the engine reads.
 struct ScanObject {
     id: String,
-    rego: regorus::Value,
     key: ObjectKey,
     /// `kind` and `metadata.{name,namespace,labels,annotations}`, for exceptions.
     meta: Value,
@@ -210,7 +209,27 @@ pub fn scan_store(
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<PostureReport> {
-    let (mut report, results) = scan_store_compact(lib, store, opts, progress)?;
+    let selected = select_controls(lib, opts)?;
+    let index = Index::new(&store.objects);
+    let outcomes = evaluate_rules(
+        lib,
+        &selected,
+        &store.objects,
+        &store.rego,
+        &index,
+        opts,
+        progress,
+    );
+    let object_json = |i: usize| serde_json::to_value(&store.rego[i]).unwrap_or(Value::Null);
+    let (mut report, results) = assemble(
+        lib,
+        &selected,
+        &store.objects,
+        &index,
+        outcomes,
+        opts,
+        &object_json,
+    )?;
     report.results = results.to_vec();
     Ok(report)
 }
@@ -218,17 +237,68 @@ pub fn scan_store(
 /// Scans the objects of a store and returns the report without its `results`, which are in the
 /// returned [`ScanResults`] instead, compact, for writers that take one resource at a time (the
 /// JSON report of a large scan would otherwise hold hundreds of thousands of result structs).
+///
+/// Once every rule is evaluated, the store lets go of the objects' Rego values (about 7 KiB per
+/// object, the largest part of a scan's memory) and keeps, only when the JSON report asks for
+/// objects, their serialised JSON; [`ObjectStore::object_json`] reads that.
 pub fn scan_store_compact(
     lib: &Library,
-    store: &ObjectStore,
+    store: &mut ObjectStore,
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<(PostureReport, ScanResults)> {
     let selected = select_controls(lib, opts)?;
-    let objects = &store.objects;
+    // Disjoint borrows: the index and the metadata stay while the Rego values are released.
+    let ObjectStore {
+        objects,
+        rego,
+        serialized,
+        interner,
+        ..
+    } = store;
+    let objects: &[ScanObject] = objects;
     let index = Index::new(objects);
-    let aggregates = SubjectCache::default();
+    let outcomes = evaluate_rules(lib, &selected, objects, rego, &index, opts, progress);
+    // The JSON report writes objects (and keep_objects embeds them): only then are they kept,
+    // as compact JSON text.
+    if opts.passed_results || opts.keep_objects {
+        *serialized = rego
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap_or_default().into_boxed_slice())
+            .collect();
+    }
+    *rego = Vec::new();
+    *interner = Interner::default();
+    tracing::debug!(mem = %crate::memstat::describe(), "objects released");
+    let serialized: &[Box<[u8]>] = serialized;
+    let object_json = |i: usize| {
+        serialized
+            .get(i)
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null)
+    };
+    assemble(
+        lib,
+        &selected,
+        objects,
+        &index,
+        outcomes,
+        opts,
+        &object_json,
+    )
+}
 
+/// Evaluates every rule the selected controls use, in parallel.
+fn evaluate_rules<'l>(
+    lib: &'l Library,
+    selected: &[SelectedControl],
+    objects: &[ScanObject],
+    rego: &[regorus::Value],
+    index: &Index,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> HashMap<&'l str, RuleOutcome> {
+    let aggregates = SubjectCache::default();
     let rule_names: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| s.control.rules_names.iter().map(String::as_str))
@@ -240,37 +310,16 @@ pub fn scan_store_compact(
     let outcomes: HashMap<&str, RuleOutcome> = rule_names
         .par_iter()
         .map(|name| {
-            let rule = &lib.rules[*name];
+            let (name, rule) = lib.rules.get_key_value(*name).expect("filtered above");
             let started = std::time::Instant::now();
-            let outcome = evaluate_rule(lib, rule, objects, &index, &aggregates, opts);
+            let outcome = evaluate_rule(lib, rule, objects, rego, index, &aggregates, opts);
             tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            (*name, outcome)
+            (name.as_str(), outcome)
         })
         .collect();
     tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
-
-    let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
-    if opts.apply_system_exceptions {
-        for (i, e) in lib.exceptions.iter().enumerate() {
-            exceptions.extend(ExceptionPolicy::parse_all(
-                e,
-                &format!("library exception {i}"),
-                chrono::Utc::now(),
-            )?);
-        }
-    }
-    let all_exceptions: Vec<&ExceptionPolicy> =
-        opts.exceptions.iter().chain(exceptions.iter()).collect();
-    Ok(assemble(
-        lib,
-        &selected,
-        objects,
-        &index,
-        outcomes,
-        &all_exceptions,
-        opts,
-    ))
+    outcomes
 }
 
 fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
@@ -378,9 +427,15 @@ fn rule_in_version(rule: &Rule) -> bool {
 const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
 
 /// The objects of a scan, converted to shared Rego values as they arrive, so that a large input
-/// never exists twice in memory (see docs/decisions/0003).
+/// never exists twice in memory (see docs/decisions/0003). [`scan_store_compact`] releases the
+/// Rego values once the rules are evaluated (see docs/decisions/0005).
 pub struct ObjectStore {
     objects: Vec<ScanObject>,
+    /// Each object's Rego value (shared by every rule), by position; empty once released.
+    rego: Vec<regorus::Value>,
+    /// Each object as JSON text, by position, once the Rego values are released (only when a
+    /// report writes objects).
+    serialized: Vec<Box<[u8]>>,
     /// Resource ID -> position; also how duplicates are recognised.
     positions: HashMap<String, usize>,
     interner: Interner,
@@ -393,6 +448,8 @@ impl ObjectStore {
     pub fn new(opts: &ScanOptions) -> ObjectStore {
         ObjectStore {
             objects: Vec::new(),
+            rego: Vec::new(),
+            serialized: Vec::new(),
             positions: HashMap::new(),
             interner: Interner::default(),
             include_namespaces: opts.include_namespaces.clone(),
@@ -436,10 +493,9 @@ impl ObjectStore {
         let key = key_of_json(v);
         let meta = meta_of(v);
         // The JSON copy is consumed here: from now on only the shared Rego value is kept.
-        let rego = self.interner.convert(o.value);
+        self.rego.push(self.interner.convert(o.value));
         self.objects.push(ScanObject {
             id,
-            rego,
             key,
             meta,
             source: o.source,
@@ -458,7 +514,10 @@ impl ObjectStore {
     /// The object with this resource ID as JSON (built on demand, e.g. while writing a report).
     pub fn object_json(&self, id: &str) -> Option<Value> {
         let i = *self.positions.get(id)?;
-        serde_json::to_value(&self.objects[i].rego).ok()
+        match self.rego.get(i) {
+            Some(r) => serde_json::to_value(r).ok(),
+            None => serde_json::from_slice(self.serialized.get(i)?).ok(),
+        }
     }
 }
 
@@ -561,6 +620,7 @@ fn evaluate_rule(
     lib: &Library,
     rule: &Rule,
     objects: &[ScanObject],
+    rego: &[regorus::Value],
     index: &Index,
     aggregates: &SubjectCache,
     opts: &ScanOptions,
@@ -623,12 +683,8 @@ fn evaluate_rule(
                 Ok(p) => p,
                 Err(e) => return RuleOutcome::Skipped(e.to_string()),
             };
-        let input = regorus::Value::from(
-            matched
-                .iter()
-                .map(|i| objects[*i].rego.clone())
-                .collect::<Vec<_>>(),
-        );
+        let input =
+            regorus::Value::from(matched.iter().map(|i| rego[*i].clone()).collect::<Vec<_>>());
         match filter.alerts(input, &data) {
             Ok(alerts) => {
                 let mut keep = BTreeSet::new();
@@ -647,7 +703,7 @@ fn evaluate_rule(
     let mut findings = RuleFindings::default();
     let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
         Some("subject-role-rolebinding") => {
-            let subjects = aggregated_subjects(&matched, objects, aggregates);
+            let subjects = aggregated_subjects(&matched, rego, aggregates);
             subjects
                 .iter()
                 .map(|(id, rego, plain)| {
@@ -668,7 +724,7 @@ fn evaluate_rule(
             })
             .map(|i| {
                 findings.inputs.push(*i as u32);
-                objects[*i].rego.clone()
+                rego[*i].clone()
             })
             .collect(),
     };
@@ -752,7 +808,7 @@ type SubjectCache = std::sync::Mutex<HashMap<Vec<usize>, Subjects>>;
 
 fn aggregated_subjects(
     matched: &[usize],
-    objects: &[ScanObject],
+    rego: &[regorus::Value],
     cache: &SubjectCache,
 ) -> Subjects {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(matched).cloned()) {
@@ -761,7 +817,7 @@ fn aggregated_subjects(
     // RBAC objects are small; the aggregator works on JSON.
     let values: Vec<Value> = matched
         .iter()
-        .map(|i| serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null))
+        .map(|i| serde_json::to_value(&rego[*i]).unwrap_or(Value::Null))
         .collect();
     let subjects: Subjects = std::sync::Arc::new(
         select::subjects_with_roles(&values.iter().collect::<Vec<_>>())
@@ -887,15 +943,29 @@ struct ControlOutcome {
     weights_all: f64,
 }
 
+/// Exceptions, statuses, summaries and scores from the rules' outcomes.
 fn assemble(
     lib: &Library,
     selected: &[SelectedControl],
     objects: &[ScanObject],
     index: &Index,
     mut outcomes: HashMap<&str, RuleOutcome>,
-    exceptions: &[&ExceptionPolicy],
     opts: &ScanOptions,
-) -> (PostureReport, ScanResults) {
+    object_json: &dyn Fn(usize) -> Value,
+) -> Result<(PostureReport, ScanResults)> {
+    let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
+    if opts.apply_system_exceptions {
+        for (i, e) in lib.exceptions.iter().enumerate() {
+            exceptions.extend(ExceptionPolicy::parse_all(
+                e,
+                &format!("library exception {i}"),
+                chrono::Utc::now(),
+            )?);
+        }
+    }
+    let all_exceptions: Vec<&ExceptionPolicy> =
+        opts.exceptions.iter().chain(exceptions.iter()).collect();
+    let exceptions = &all_exceptions[..];
     let mut external: BTreeMap<String, Value> = BTreeMap::new();
     let mut failures: HashMap<&str, HashMap<String, Vec<Failure>>> = outcomes
         .iter_mut()
@@ -1269,7 +1339,7 @@ fn assemble(
             Some(i) => Resource {
                 resource_id: id.to_string(),
                 object: if opts.keep_objects {
-                    serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null)
+                    object_json(*i)
                 } else {
                     Value::Null
                 },
@@ -1309,7 +1379,7 @@ fn assemble(
             },
         },
     };
-    (report, results)
+    Ok((report, results))
 }
 
 fn dedup_join(items: &[String]) -> String {
