@@ -143,6 +143,9 @@ pub(crate) struct ResultsBuilder {
     path_pos: HashMap<RulePath, u32>,
     exception_pos: HashMap<String, u32>,
     rule_set_pos: HashMap<Box<[CompactRule]>, u32>,
+    /// The last result added, with its status and rule-set positions: consecutive results of a
+    /// control are mostly equal (plain passes), and comparing is much cheaper than interning.
+    last: Option<(StatusInfo, Vec<RuleResult>, u32, u32)>,
 }
 
 fn pos(n: usize) -> u32 {
@@ -158,6 +161,7 @@ impl ResultsBuilder {
             path_pos: HashMap::new(),
             exception_pos: HashMap::new(),
             rule_set_pos: HashMap::new(),
+            last: None,
         }
     }
 
@@ -209,6 +213,22 @@ impl ResultsBuilder {
 
     /// Adds the result of `control` for the resource at position `resource` of the IDs.
     pub(crate) fn add(&mut self, resource: u32, control: u32, rc: ResourceControl) {
+        if let Some((_, _, status, rules)) = self
+            .last
+            .as_ref()
+            .filter(|(s, r, _, _)| *s == rc.status && *r == rc.rules)
+        {
+            let (status, rules) = (*status, *rules);
+            self.out.entries.push(Entry {
+                resource,
+                control,
+                status,
+                rules,
+            });
+            return;
+        }
+        let last_status = rc.status.clone();
+        let last_rules = rc.rules.clone();
         let status = match self.status_pos.get(&rc.status) {
             Some(i) => *i,
             None => {
@@ -254,6 +274,7 @@ impl ResultsBuilder {
             status,
             rules,
         });
+        self.last = Some((last_status, last_rules, status, rules));
     }
 
     /// `ids`: every resource ID, sorted and unique; results name resources by position in it.
