@@ -288,3 +288,143 @@ impl ResultsBuilder {
         self.out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubescape_api::posture::FixPath;
+
+    fn rc(control: &str, status: StatusInfo, rules: Vec<RuleResult>) -> ResourceControl {
+        ResourceControl {
+            control_id: control.into(),
+            name: format!("name of {control}"),
+            severity: "High".into(),
+            status,
+            rules,
+        }
+    }
+
+    fn passed(rule: &str) -> RuleResult {
+        RuleResult {
+            name: rule.into(),
+            ..Default::default()
+        }
+    }
+
+    fn failed(rule: &str, path: &str) -> RuleResult {
+        RuleResult {
+            name: rule.into(),
+            status: Status::Failed,
+            paths: vec![
+                RulePath {
+                    failed_path: Some(path.into()),
+                    ..Default::default()
+                },
+                RulePath {
+                    fix_path: Some(FixPath {
+                        path: path.into(),
+                        value: "false".into(),
+                    }),
+                    ..Default::default()
+                },
+            ],
+            related_resources_ids: vec!["rel/a".into(), "rel/b".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn results_come_back_exactly_as_added_ordered_by_resource_then_control() {
+        let failed_status = StatusInfo {
+            status: Status::Failed,
+            ..Default::default()
+        };
+        let excepted = StatusInfo {
+            status: Status::Passed,
+            sub_status: "w/exceptions".into(),
+            info: String::new(),
+        };
+        let mut with_exception = failed("r2", "spec.x");
+        with_exception.status = Status::Passed;
+        with_exception.sub_status = "w/exceptions".into();
+        with_exception.exception = vec![serde_json::json!({"name": "e"})];
+        let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let mut b = ResultsBuilder::new();
+        let c1 = b.add_control("C-0001", "name of C-0001", "High");
+        let c2 = b.add_control("C-0002", "name of C-0002", "High");
+        // Added control by control, as a scan does; equal consecutive results take the fast path.
+        let added = vec![
+            (
+                2,
+                c2,
+                rc("C-0002", StatusInfo::default(), vec![passed("r2")]),
+            ),
+            (
+                0,
+                c2,
+                rc("C-0002", StatusInfo::default(), vec![passed("r2")]),
+            ),
+            (1, c2, rc("C-0002", excepted.clone(), vec![with_exception])),
+            (
+                1,
+                c1,
+                rc(
+                    "C-0001",
+                    failed_status.clone(),
+                    vec![passed("r0"), failed("r1", "spec.y")],
+                ),
+            ),
+            (
+                2,
+                c1,
+                rc(
+                    "C-0001",
+                    failed_status.clone(),
+                    vec![passed("r0"), failed("r1", "spec.y")],
+                ),
+            ),
+            (
+                0,
+                c1,
+                rc(
+                    "C-0001",
+                    failed_status,
+                    vec![passed("r0"), failed("r1", "spec.z")],
+                ),
+            ),
+        ];
+        for (r, c, x) in added.clone() {
+            b.add(r, c, x);
+        }
+        let results = b.finish(ids.clone());
+        assert_eq!(results.len(), 6);
+        let mut expected: Vec<(u32, u32, ResourceControl)> = added;
+        expected.sort_by_key(|(r, c, _)| (*r, *c));
+        let got = results.to_vec();
+        assert_eq!(got.len(), 3);
+        let flat: Vec<(String, ResourceControl)> = got
+            .into_iter()
+            .flat_map(|r| {
+                let id = r.resource_id;
+                r.controls.into_iter().map(move |c| (id.clone(), c))
+            })
+            .collect();
+        let want: Vec<(String, ResourceControl)> = expected
+            .into_iter()
+            .map(|(r, _, c)| (ids[r as usize].clone(), c))
+            .collect();
+        assert_eq!(flat, want);
+        // Filtering keeps resources that still have results, in order.
+        let failed_only: Vec<String> = results
+            .iter(|s| s.status == Status::Failed)
+            .map(|r| r.resource_id)
+            .collect();
+        assert_eq!(failed_only, ["a", "b", "c"]);
+        let excepted_only: Vec<String> = results
+            .iter(|s| s.sub_status == "w/exceptions")
+            .map(|r| r.resource_id)
+            .collect();
+        assert_eq!(excepted_only, ["b"]);
+        assert_eq!(results.resource_ids().collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+}
