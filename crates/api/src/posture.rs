@@ -28,7 +28,7 @@ impl Status {
 
 /// Sub-statuses: `w/exceptions`, `irrelevant`, `configuration`, `requires review`, `manual review`,
 /// `integration`, `notEvaluated` (empty when none).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StatusInfo {
     pub status: Status,
     #[serde(
@@ -154,14 +154,14 @@ pub struct Resource {
     pub source: Option<Source>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FixPath {
     pub path: String,
     pub value: String,
 }
 
 /// One path of a rule response: exactly one of the fields is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RulePath {
     #[serde(default, skip_serializing_if = "Option::is_none")]

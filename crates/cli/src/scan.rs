@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use kubescape_api::posture::{severity_rank, PostureReport, Status};
+use kubescape_api::posture::{severity_rank, PostureReport, ResourceResult, Status};
 use kubescape_posture::exceptions::ExceptionPolicy;
 use kubescape_posture::inputs::{self, Renderers};
+use kubescape_posture::results::ScanResults;
 use kubescape_posture::scan::{self, ObjectStore, ScanOptions, Scope, Target};
 use kubescape_report::{Format, RenderOptions};
 
@@ -136,7 +137,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         unreadable: vec![],
     };
     let started = std::time::Instant::now();
-    let store = if cluster {
+    let mut store = if cluster {
         read_cluster(&lib, &mut options, &flags)?
     } else {
         let inputs = inputs::load(&paths, &Renderers::discover());
@@ -162,6 +163,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         objects = store.len(),
+        mem = %kubescape_posture::memstat::describe(),
         "inputs loaded"
     );
     let bar = progress_bar(store.len());
@@ -172,16 +174,21 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let started = std::time::Instant::now();
-    let mut report = scan::scan_store(&lib, &store, &options, &on_progress)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "scan finished");
+    let (mut report, results) = scan::scan_store_compact(&lib, &mut store, &options, &on_progress)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     report.report_guid = uuid::Uuid::new_v4().to_string();
+    // The formats other than JSON show failures only: only those are materialised for them. The
+    // JSON report streams every result from the compact store.
+    if formats.iter().any(|(f, _)| !matches!(f, Format::Json)) {
+        report.results = results.iter(|s| s.status == Status::Failed).collect();
+    }
 
     let started = std::time::Instant::now();
-    write_outputs(&report, &store, &formats, &flags, &paths)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "outputs written");
+    write_outputs(&report, &results, &store, &formats, &flags, &paths)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "outputs written");
     Ok(exit_code(&report, &flags))
 }
 
@@ -319,6 +326,7 @@ fn extension(f: &Format) -> &'static str {
 
 fn write_outputs(
     report: &PostureReport,
+    results: &ScanResults,
     store: &ObjectStore,
     formats: &[(Format, String)],
     flags: &ScanFlags,
@@ -341,9 +349,14 @@ fn write_outputs(
             Some(out) => Some(out.with_extension(extension(format))),
         };
         let object_of = |id: &str| store.object_json(id);
+        let all_results = || -> Box<dyn Iterator<Item = ResourceResult> + '_> {
+            Box::new(results.iter(|_| true))
+        };
         let render = |w: &mut dyn std::io::Write| {
             match format {
-                Format::Json => kubescape_report::write_json_with_objects(report, &object_of, w),
+                Format::Json => {
+                    kubescape_report::write_json_streamed(report, &object_of, Some(&all_results), w)
+                }
                 _ => kubescape_report::render_to(report, *format, &opts, w),
             }
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -368,15 +381,17 @@ fn write_outputs(
     Ok(())
 }
 
-/// Line of `path` in document `doc` of a scanned file (for SARIF locations).
-/// For each document of a file: path -> 1-based line.
-type FileLines = std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>;
+/// For each document of a file: path (position in [`SourceLines::names`]) -> 1-based line.
+type FileLines = std::rc::Rc<Vec<std::collections::HashMap<u32, u32>>>;
 
 /// Lines of paths in the scanned files (for SARIF locations and `-v`), each file parsed once.
 struct SourceLines<'a> {
     roots: &'a [PathBuf],
     /// Parsed files by relative path (None: unreadable). Bounded: reports visit files many times.
     files: std::cell::RefCell<std::collections::HashMap<String, Option<FileLines>>>,
+    /// Every path seen, once: documents of generated or templated manifests share most of their
+    /// paths, and 10,000 documents' own copies of them took about 60 MiB.
+    names: std::cell::RefCell<std::collections::HashMap<String, u32>>,
 }
 
 impl<'a> SourceLines<'a> {
@@ -386,13 +401,11 @@ impl<'a> SourceLines<'a> {
         SourceLines {
             roots,
             files: Default::default(),
+            names: Default::default(),
         }
     }
 
-    fn parsed(
-        &self,
-        rel: &str,
-    ) -> Option<std::rc::Rc<Vec<std::collections::HashMap<String, usize>>>> {
+    fn parsed(&self, rel: &str) -> Option<FileLines> {
         if let Some(hit) = self.files.borrow().get(rel) {
             return hit.clone();
         }
@@ -402,7 +415,22 @@ impl<'a> SourceLines<'a> {
             .into_iter()
             .find(|p| p.is_file())
             .and_then(|f| std::fs::read_to_string(f).ok())
-            .map(|text| std::rc::Rc::new(kubescape_posture::yaml::path_lines(&text)));
+            .map(|text| {
+                let mut names = self.names.borrow_mut();
+                let docs = kubescape_posture::yaml::path_lines(&text)
+                    .into_iter()
+                    .map(|doc| {
+                        doc.into_iter()
+                            .map(|(path, line)| {
+                                let next = names.len() as u32;
+                                let id = *names.entry(path).or_insert(next);
+                                (id, u32::try_from(line).unwrap_or(u32::MAX))
+                            })
+                            .collect()
+                    })
+                    .collect();
+                std::rc::Rc::new(docs)
+            });
         let mut files = self.files.borrow_mut();
         if files.len() >= Self::MAX_FILES {
             files.clear();
@@ -416,10 +444,11 @@ impl<'a> SourceLines<'a> {
         let lines = self.parsed(rel)?;
         let map = lines.get(doc)?;
         // The failed path may not exist in the file (a field to add); fall back to its nearest parent.
+        let names = self.names.borrow();
         let mut p = path.to_string();
         loop {
-            if let Some(l) = map.get(&p) {
-                return Some(*l);
+            if let Some(l) = names.get(&p).and_then(|id| map.get(id)) {
+                return Some(*l as usize);
             }
             let cut = p.rfind(['.', '['])?;
             p.truncate(cut);

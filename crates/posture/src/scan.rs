@@ -18,6 +18,7 @@ use crate::inputs::InputObject;
 use crate::intern::Interner;
 use crate::library::{Control, Library, Rule};
 use crate::rego::RegoProgram;
+use crate::results::{ResultsBuilder, ScanResults};
 use crate::select;
 
 /// The Kubescape version our rule-version attributes are compared against.
@@ -97,7 +98,6 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 /// One scanned object: its Rego value (shared by every rule) and the few fields the engine reads.
 struct ScanObject {
     id: String,
-    rego: regorus::Value,
     key: ObjectKey,
     /// `kind` and `metadata.{name,namespace,labels,annotations}`, for exceptions.
     meta: Value,
@@ -175,7 +175,9 @@ struct RuleFindings {
 
 #[derive(Clone)]
 struct Failure {
-    paths: Vec<RulePath>,
+    /// Shared within a rule: most of a rule's failures repeat the same few paths, and findings
+    /// are held until every rule is done.
+    paths: Vec<std::sync::Arc<RulePath>>,
     related: Vec<String>,
 }
 
@@ -200,6 +202,7 @@ pub fn scan(
 }
 
 /// Scans the objects of a store; the store stays available (for writing objects into reports).
+/// The report's `results` are materialised; see [`scan_store_compact`] for large scans.
 pub fn scan_store(
     lib: &Library,
     store: &ObjectStore,
@@ -207,10 +210,95 @@ pub fn scan_store(
     progress: Progress,
 ) -> Result<PostureReport> {
     let selected = select_controls(lib, opts)?;
-    let objects = &store.objects;
-    let index = Index::new(objects);
-    let aggregates = SubjectCache::default();
+    let index = Index::new(&store.objects);
+    let outcomes = evaluate_rules(
+        lib,
+        &selected,
+        &store.objects,
+        &store.rego,
+        &index,
+        opts,
+        progress,
+    );
+    let object_json = |i: usize| serde_json::to_value(&store.rego[i]).unwrap_or(Value::Null);
+    let (mut report, results) = assemble(
+        lib,
+        &selected,
+        &store.objects,
+        &index,
+        outcomes,
+        opts,
+        &object_json,
+    )?;
+    report.results = results.to_vec();
+    Ok(report)
+}
 
+/// Scans the objects of a store and returns the report without its `results`, which are in the
+/// returned [`ScanResults`] instead, compact, for writers that take one resource at a time (the
+/// JSON report of a large scan would otherwise hold hundreds of thousands of result structs).
+///
+/// Once every rule is evaluated, the store lets go of the objects' Rego values (about 7 KiB per
+/// object, the largest part of a scan's memory) and keeps, only when the JSON report asks for
+/// objects, their serialised JSON; [`ObjectStore::object_json`] reads that.
+pub fn scan_store_compact(
+    lib: &Library,
+    store: &mut ObjectStore,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> Result<(PostureReport, ScanResults)> {
+    let selected = select_controls(lib, opts)?;
+    // Disjoint borrows: the index and the metadata stay while the Rego values are released.
+    let ObjectStore {
+        objects,
+        rego,
+        serialized,
+        interner,
+        ..
+    } = store;
+    let objects: &[ScanObject] = objects;
+    let index = Index::new(objects);
+    let outcomes = evaluate_rules(lib, &selected, objects, rego, &index, opts, progress);
+    // The JSON report writes objects (and keep_objects embeds them): only then are they kept,
+    // as compact JSON text.
+    if opts.passed_results || opts.keep_objects {
+        *serialized = rego
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap_or_default().into_boxed_slice())
+            .collect();
+    }
+    *rego = Vec::new();
+    *interner = Interner::default();
+    tracing::debug!(mem = %crate::memstat::describe(), "objects released");
+    let serialized: &[Box<[u8]>] = serialized;
+    let object_json = |i: usize| {
+        serialized
+            .get(i)
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null)
+    };
+    assemble(
+        lib,
+        &selected,
+        objects,
+        &index,
+        outcomes,
+        opts,
+        &object_json,
+    )
+}
+
+/// Evaluates every rule the selected controls use, in parallel.
+fn evaluate_rules<'l>(
+    lib: &'l Library,
+    selected: &[SelectedControl],
+    objects: &[ScanObject],
+    rego: &[regorus::Value],
+    index: &Index,
+    opts: &ScanOptions,
+    progress: Progress,
+) -> HashMap<&'l str, RuleOutcome> {
+    let aggregates = SubjectCache::default();
     let rule_names: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| s.control.rules_names.iter().map(String::as_str))
@@ -222,36 +310,16 @@ pub fn scan_store(
     let outcomes: HashMap<&str, RuleOutcome> = rule_names
         .par_iter()
         .map(|name| {
-            let rule = &lib.rules[*name];
+            let (name, rule) = lib.rules.get_key_value(*name).expect("filtered above");
             let started = std::time::Instant::now();
-            let outcome = evaluate_rule(lib, rule, objects, &index, &aggregates, opts);
+            let outcome = evaluate_rule(lib, rule, objects, rego, index, &aggregates, opts);
             tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            (*name, outcome)
+            (name.as_str(), outcome)
         })
         .collect();
-
-    let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
-    if opts.apply_system_exceptions {
-        for (i, e) in lib.exceptions.iter().enumerate() {
-            exceptions.extend(ExceptionPolicy::parse_all(
-                e,
-                &format!("library exception {i}"),
-                chrono::Utc::now(),
-            )?);
-        }
-    }
-    let all_exceptions: Vec<&ExceptionPolicy> =
-        opts.exceptions.iter().chain(exceptions.iter()).collect();
-    Ok(assemble(
-        lib,
-        &selected,
-        objects,
-        &index,
-        outcomes,
-        &all_exceptions,
-        opts,
-    ))
+    tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
+    outcomes
 }
 
 fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
@@ -359,9 +427,15 @@ fn rule_in_version(rule: &Rule) -> bool {
 const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
 
 /// The objects of a scan, converted to shared Rego values as they arrive, so that a large input
-/// never exists twice in memory (see docs/decisions/0003).
+/// never exists twice in memory (see docs/decisions/0003). [`scan_store_compact`] releases the
+/// Rego values once the rules are evaluated (see docs/decisions/0005).
 pub struct ObjectStore {
     objects: Vec<ScanObject>,
+    /// Each object's Rego value (shared by every rule), by position; empty once released.
+    rego: Vec<regorus::Value>,
+    /// Each object as JSON text, by position, once the Rego values are released (only when a
+    /// report writes objects).
+    serialized: Vec<Box<[u8]>>,
     /// Resource ID -> position; also how duplicates are recognised.
     positions: HashMap<String, usize>,
     interner: Interner,
@@ -374,6 +448,8 @@ impl ObjectStore {
     pub fn new(opts: &ScanOptions) -> ObjectStore {
         ObjectStore {
             objects: Vec::new(),
+            rego: Vec::new(),
+            serialized: Vec::new(),
             positions: HashMap::new(),
             interner: Interner::default(),
             include_namespaces: opts.include_namespaces.clone(),
@@ -417,10 +493,9 @@ impl ObjectStore {
         let key = key_of_json(v);
         let meta = meta_of(v);
         // The JSON copy is consumed here: from now on only the shared Rego value is kept.
-        let rego = self.interner.convert(o.value);
+        self.rego.push(self.interner.convert(o.value));
         self.objects.push(ScanObject {
             id,
-            rego,
             key,
             meta,
             source: o.source,
@@ -439,7 +514,10 @@ impl ObjectStore {
     /// The object with this resource ID as JSON (built on demand, e.g. while writing a report).
     pub fn object_json(&self, id: &str) -> Option<Value> {
         let i = *self.positions.get(id)?;
-        serde_json::to_value(&self.objects[i].rego).ok()
+        match self.rego.get(i) {
+            Some(r) => serde_json::to_value(r).ok(),
+            None => serde_json::from_slice(self.serialized.get(i)?).ok(),
+        }
     }
 }
 
@@ -542,6 +620,7 @@ fn evaluate_rule(
     lib: &Library,
     rule: &Rule,
     objects: &[ScanObject],
+    rego: &[regorus::Value],
     index: &Index,
     aggregates: &SubjectCache,
     opts: &ScanOptions,
@@ -604,12 +683,8 @@ fn evaluate_rule(
                 Ok(p) => p,
                 Err(e) => return RuleOutcome::Skipped(e.to_string()),
             };
-        let input = regorus::Value::from(
-            matched
-                .iter()
-                .map(|i| objects[*i].rego.clone())
-                .collect::<Vec<_>>(),
-        );
+        let input =
+            regorus::Value::from(matched.iter().map(|i| rego[*i].clone()).collect::<Vec<_>>());
         match filter.alerts(input, &data) {
             Ok(alerts) => {
                 let mut keep = BTreeSet::new();
@@ -628,7 +703,7 @@ fn evaluate_rule(
     let mut findings = RuleFindings::default();
     let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
         Some("subject-role-rolebinding") => {
-            let subjects = aggregated_subjects(&matched, objects, aggregates);
+            let subjects = aggregated_subjects(&matched, rego, aggregates);
             subjects
                 .iter()
                 .map(|(id, rego, plain)| {
@@ -649,7 +724,7 @@ fn evaluate_rule(
             })
             .map(|i| {
                 findings.inputs.push(*i as u32);
-                objects[*i].rego.clone()
+                rego[*i].clone()
             })
             .collect(),
     };
@@ -660,9 +735,18 @@ fn evaluate_rule(
         Ok(a) => a,
         Err(e) => return RuleOutcome::Skipped(e.to_string()),
     };
+    let mut shared_paths: HashMap<RulePath, std::sync::Arc<RulePath>> = HashMap::new();
     for a in &alerts {
-        let paths = if opts.failure_details {
+        let paths: Vec<std::sync::Arc<RulePath>> = if opts.failure_details {
             paths_of(a)
+                .into_iter()
+                .map(|p| {
+                    shared_paths
+                        .entry(p)
+                        .or_insert_with_key(|p| std::sync::Arc::new(p.clone()))
+                        .clone()
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -724,7 +808,7 @@ type SubjectCache = std::sync::Mutex<HashMap<Vec<usize>, Subjects>>;
 
 fn aggregated_subjects(
     matched: &[usize],
-    objects: &[ScanObject],
+    rego: &[regorus::Value],
     cache: &SubjectCache,
 ) -> Subjects {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(matched).cloned()) {
@@ -733,7 +817,7 @@ fn aggregated_subjects(
     // RBAC objects are small; the aggregator works on JSON.
     let values: Vec<Value> = matched
         .iter()
-        .map(|i| serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null))
+        .map(|i| serde_json::to_value(&rego[*i]).unwrap_or(Value::Null))
         .collect();
     let subjects: Subjects = std::sync::Arc::new(
         select::subjects_with_roles(&values.iter().collect::<Vec<_>>())
@@ -847,26 +931,41 @@ fn config_keys_empty(lib: &Library, control: &Control) -> Option<Vec<String>> {
     (!keys.is_empty() && keys.iter().all(empty)).then_some(keys)
 }
 
-struct ControlOutcome<'a> {
+struct ControlOutcome {
     summary: ControlSummary,
-    /// Per resource: status and rule results (plain passes only when the report lists them).
-    per_resource: BTreeMap<String, ResourceControl>,
+    /// Status per resource with a result (positions in the sorted IDs); the results themselves
+    /// are in the compact store.
+    statuses: Vec<(u32, Status)>,
     /// Resources that passed and are only counted, with the status they count as.
-    passed: BTreeSet<&'a str>,
+    passed: Vec<u32>,
     passed_status: Status,
     weights_failed: f64,
     weights_all: f64,
 }
 
+/// Exceptions, statuses, summaries and scores from the rules' outcomes.
 fn assemble(
     lib: &Library,
     selected: &[SelectedControl],
     objects: &[ScanObject],
     index: &Index,
     mut outcomes: HashMap<&str, RuleOutcome>,
-    exceptions: &[&ExceptionPolicy],
     opts: &ScanOptions,
-) -> PostureReport {
+    object_json: &dyn Fn(usize) -> Value,
+) -> Result<(PostureReport, ScanResults)> {
+    let mut exceptions: Vec<ExceptionPolicy> = Vec::new();
+    if opts.apply_system_exceptions {
+        for (i, e) in lib.exceptions.iter().enumerate() {
+            exceptions.extend(ExceptionPolicy::parse_all(
+                e,
+                &format!("library exception {i}"),
+                chrono::Utc::now(),
+            )?);
+        }
+    }
+    let all_exceptions: Vec<&ExceptionPolicy> =
+        opts.exceptions.iter().chain(exceptions.iter()).collect();
+    let exceptions = &all_exceptions[..];
     let mut external: BTreeMap<String, Value> = BTreeMap::new();
     let mut failures: HashMap<&str, HashMap<String, Vec<Failure>>> = outcomes
         .iter_mut()
@@ -882,6 +981,38 @@ fn assemble(
             *remaining_uses.entry(r.as_str()).or_default() += 1;
         }
     }
+    // Every resource a result may name, sorted: the compact results refer to resources by
+    // position, and sorting by position then sorts by ID as the report does.
+    let mut ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+    for o in outcomes.values() {
+        if let RuleOutcome::Evaluated(f) = o {
+            ids.extend(f.external_inputs.iter().cloned());
+            ids.extend(f.external.keys().cloned());
+        }
+    }
+    for f in failures.values() {
+        ids.extend(f.keys().cloned());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let rank: HashMap<&str, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32))
+        .collect();
+    // Controls by ID: the order of each resource's results in the report.
+    let mut results = ResultsBuilder::new();
+    let mut by_id: Vec<&Control> = selected.iter().map(|s| &s.control).collect();
+    by_id.sort_unstable_by(|a, b| a.control_id.cmp(&b.control_id));
+    let control_pos: HashMap<&str, u32> = by_id
+        .iter()
+        .map(|c| {
+            let i = results.add_control(&c.control_id, &c.name, severity_of(c.base_score));
+            (c.control_id.as_str(), i)
+        })
+        .collect();
+    let mut worst_severity: HashMap<u32, &str> = HashMap::new();
+
     let mut exception_cache: HashMap<(usize, String), bool> = HashMap::new();
     let mut controls: BTreeMap<String, ControlOutcome> = BTreeMap::new();
     for sel in selected {
@@ -1098,6 +1229,24 @@ fn assemble(
                 info: format!("configure {} with --controls-config", keys.join(", ")),
             };
         }
+        // The control's results go into the compact store; only statuses stay for the counters.
+        let mut statuses: Vec<(u32, Status)> = Vec::with_capacity(per_resource.len());
+        for (id, rc) in per_resource {
+            let r = rank[id.as_str()];
+            statuses.push((r, rc.status.status));
+            if rc.status.status == Status::Failed {
+                let w = worst_severity.entry(r).or_insert("Unknown");
+                if severity_rank(&severity) > severity_rank(w) {
+                    *w = severity_of(c.base_score);
+                }
+            }
+            let plain_pass = rc.status.status == Status::Passed && rc.status.sub_status.is_empty();
+            if plain_pass && !opts.passed_results {
+                continue;
+            }
+            results.add(r, control_pos[c.control_id.as_str()], rc);
+        }
+        let passed: Vec<u32> = passed.iter().map(|id| rank[*id]).collect();
         let compliance = compliance_of(status_info.status, &counters);
         let score = if weights_all > 0.0 {
             100.0 * weights_failed / weights_all
@@ -1122,7 +1271,7 @@ fn assemble(
             c.control_id.clone(),
             ControlOutcome {
                 summary,
-                per_resource,
+                statuses,
                 passed,
                 passed_status,
                 weights_failed,
@@ -1172,45 +1321,32 @@ fn assemble(
         resource_counters: counters,
         ..Default::default()
     };
-    // Results per resource (moved, not copied, out of the control outcomes), and severity counters.
-    let mut per_resource: BTreeMap<String, Vec<ResourceControl>> = BTreeMap::new();
-    let mut worst_severity: BTreeMap<String, &str> = BTreeMap::new();
-    for co in controls.values_mut() {
+    // Severity counters; the per-resource results are already in the compact store.
+    for co in controls.values() {
         if co.summary.status == Status::Failed {
             summary.controls_severity_counters.add(&co.summary.severity);
-        }
-        for (id, rc) in std::mem::take(&mut co.per_resource) {
-            if rc.status.status == Status::Failed {
-                let w = worst_severity.entry(id.clone()).or_insert("Unknown");
-                if severity_rank(&co.summary.severity) > severity_rank(w) {
-                    *w = severity_of(co.summary.score_factor);
-                }
-            }
-            let plain_pass = rc.status.status == Status::Passed && rc.status.sub_status.is_empty();
-            if plain_pass && !opts.passed_results {
-                continue;
-            }
-            per_resource.entry(id).or_default().push(rc);
         }
     }
     for sev in worst_severity.values() {
         summary.resources_severity_counters.add(sev);
     }
     summary.controls = controls.into_iter().map(|(k, v)| (k, v.summary)).collect();
-    let resources: Vec<Resource> = per_resource
-        .keys()
-        .map(|id| match index.by_id.get(id.as_str()) {
+    drop(rank);
+    let results = results.finish(ids);
+    let resources: Vec<Resource> = results
+        .resource_ids()
+        .map(|id| match index.by_id.get(id) {
             Some(i) => Resource {
-                resource_id: id.clone(),
+                resource_id: id.to_string(),
                 object: if opts.keep_objects {
-                    serde_json::to_value(&objects[*i].rego).unwrap_or(Value::Null)
+                    object_json(*i)
                 } else {
                     Value::Null
                 },
                 source: objects[*i].source.clone(),
             },
             None => Resource {
-                resource_id: id.clone(),
+                resource_id: id.to_string(),
                 object: if opts.keep_objects {
                     external.get(id).cloned().unwrap_or(Value::Null)
                 } else {
@@ -1220,24 +1356,17 @@ fn assemble(
             },
         })
         .collect();
-    let results: Vec<ResourceResult> = per_resource
-        .into_iter()
-        .map(|(resource_id, controls)| ResourceResult {
-            resource_id,
-            controls,
-        })
-        .collect();
     let (target_type, target_names) = match &opts.target {
         Target::Frameworks(n) => ("framework", n.clone()),
         Target::Controls(n) => ("control", n.clone()),
     };
-    PostureReport {
+    let report = PostureReport {
         generation_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cluster_name: opts.cluster_name.clone(),
         report_guid: String::new(),
         summary_details: summary,
         resources,
-        results,
+        results: Vec::new(),
         metadata: Metadata {
             scan_metadata: ScanMetadata {
                 target_type: target_type.into(),
@@ -1249,7 +1378,8 @@ fn assemble(
                 exclude_namespaces: opts.exclude_namespaces.clone(),
             },
         },
-    }
+    };
+    Ok((report, results))
 }
 
 fn dedup_join(items: &[String]) -> String {
@@ -1292,7 +1422,7 @@ fn add_rule_result(
     if let Some(fails) = fails {
         rr.status = Status::Failed;
         for f in fails {
-            rr.paths.extend(f.paths);
+            rr.paths.extend(f.paths.iter().map(|p| RulePath::clone(p)));
             rr.related_resources_ids.extend(f.related);
         }
         rr.related_resources_ids.sort();
@@ -1400,12 +1530,9 @@ fn aggregate_scores(controls: &[&ControlOutcome]) -> (f64, f64, Status) {
 
 /// Unique resources, each counted once with its worst status over the given controls.
 fn resource_counters(controls: &[&ControlOutcome]) -> ResourceCounters {
-    let mut worst: HashMap<&str, Status> = HashMap::new();
+    let mut worst: HashMap<u32, Status> = HashMap::new();
     for co in controls {
-        let listed = co
-            .per_resource
-            .iter()
-            .map(|(id, rc)| (id.as_str(), rc.status.status));
+        let listed = co.statuses.iter().copied();
         for (id, status) in listed.chain(co.passed.iter().map(|id| (*id, co.passed_status))) {
             let e = worst.entry(id).or_insert(Status::Passed);
             *e = (*e).max(status);

@@ -10,19 +10,20 @@ use serde_json::Value;
 
 use crate::RenderOptions;
 
-/// One path of a failed rule, as a person reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathItem {
-    Failed(String),
-    Review(String),
-    Delete(String),
-    Fix { path: String, value: String },
-    Command(String),
+/// One path of a failed rule, as a person reads it. It borrows the report's strings: a large scan
+/// has hundreds of thousands of paths, and copying them doubled what the writers hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathItem<'r> {
+    Failed(&'r str),
+    Review(&'r str),
+    Delete(&'r str),
+    Fix { path: &'r str, value: &'r str },
+    Command(&'r str),
 }
 
-impl PathItem {
+impl<'r> PathItem<'r> {
     /// The object path this item points at (none for a fix command).
-    pub fn path(&self) -> Option<&str> {
+    pub fn path(&self) -> Option<&'r str> {
         match self {
             PathItem::Failed(p) | PathItem::Review(p) | PathItem::Delete(p) => Some(p),
             PathItem::Fix { path, .. } => Some(path),
@@ -56,7 +57,7 @@ pub struct Finding<'r> {
     pub resource_id: &'r str,
     pub resource: Option<&'r Resource>,
     pub control: &'r ResourceControl,
-    pub paths: Vec<PathItem>,
+    pub paths: Vec<PathItem<'r>>,
 }
 
 impl<'r> Finding<'r> {
@@ -126,14 +127,14 @@ pub fn failed_findings(report: &PostureReport) -> BTreeMap<&str, Vec<Finding<'_>
                 }
                 for p in &rule.paths {
                     let items = [
-                        p.failed_path.clone().map(PathItem::Failed),
-                        p.review_path.clone().map(PathItem::Review),
-                        p.delete_path.clone().map(PathItem::Delete),
+                        p.failed_path.as_deref().map(PathItem::Failed),
+                        p.review_path.as_deref().map(PathItem::Review),
+                        p.delete_path.as_deref().map(PathItem::Delete),
                         p.fix_path.as_ref().map(|f| PathItem::Fix {
-                            path: f.path.clone(),
-                            value: f.value.clone(),
+                            path: &f.path,
+                            value: &f.value,
                         }),
-                        p.fix_command.clone().map(PathItem::Command),
+                        p.fix_command.as_deref().map(PathItem::Command),
                     ];
                     for item in items.into_iter().flatten() {
                         if !paths.contains(&item) {

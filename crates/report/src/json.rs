@@ -1,6 +1,6 @@
 //! `json`: the report itself (upstream's v2 JSON shape), pretty-printed.
 
-use kubescape_api::posture::PostureReport;
+use kubescape_api::posture::{PostureReport, ResourceResult};
 
 use crate::{Format, RenderError};
 
@@ -30,7 +30,25 @@ pub fn write_with_objects(
     object_of: &dyn Fn(&str) -> Option<serde_json::Value>,
     out: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
-    let wrapped = WithObjects { report, object_of };
+    write_streamed(report, object_of, None, out)
+}
+
+/// The results of a report, produced one resource at a time (in the order the report lists them).
+pub type ResultsSource<'a, 'r> = &'a dyn Fn() -> Box<dyn Iterator<Item = ResourceResult> + 'r>;
+
+/// Like [`write_with_objects`], and with `results` (when given) written from that source instead
+/// of `report.results`: a large scan's results are then never all materialised at once.
+pub fn write_streamed(
+    report: &PostureReport,
+    object_of: &dyn Fn(&str) -> Option<serde_json::Value>,
+    results: Option<ResultsSource<'_, '_>>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    let wrapped = WithObjects {
+        report,
+        object_of,
+        results,
+    };
     serde_json::to_writer_pretty(&mut *out, &wrapped).map_err(|source| RenderError::Json {
         format: Format::Json,
         source,
@@ -38,14 +56,24 @@ pub fn write_with_objects(
     out.write_all(b"\n").map_err(RenderError::Io)
 }
 
-struct WithObjects<'a> {
+struct WithObjects<'a, 'r> {
     report: &'a PostureReport,
     object_of: &'a dyn Fn(&str) -> Option<serde_json::Value>,
+    results: Option<ResultsSource<'a, 'r>>,
+}
+
+/// Serialises results one by one as the source yields them.
+struct Streamed<'a, 'r>(ResultsSource<'a, 'r>);
+
+impl serde::Serialize for Streamed<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
 }
 
 /// Field for field what `#[derive(Serialize)]` writes for `PostureReport`, with the resources
 /// serialised one by one (checked by a test against the derived form).
-impl serde::Serialize for WithObjects<'_> {
+impl serde::Serialize for WithObjects<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let r = self.report;
@@ -55,15 +83,18 @@ impl serde::Serialize for WithObjects<'_> {
         st.serialize_field("reportGUID", &r.report_guid)?;
         st.serialize_field("summaryDetails", &r.summary_details)?;
         st.serialize_field("resources", &Resources(self))?;
-        st.serialize_field("results", &r.results)?;
+        match self.results {
+            Some(source) => st.serialize_field("results", &Streamed(source))?,
+            None => st.serialize_field("results", &r.results)?,
+        }
         st.serialize_field("metadata", &r.metadata)?;
         st.end()
     }
 }
 
-struct Resources<'a>(&'a WithObjects<'a>);
+struct Resources<'a, 'b, 'r>(&'b WithObjects<'a, 'r>);
 
-impl serde::Serialize for Resources<'_> {
+impl serde::Serialize for Resources<'_, '_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeSeq, SerializeStruct};
         struct One<'b>(
@@ -138,5 +169,38 @@ mod tests {
         let mut b = Vec::new();
         write_with_objects(&bare, &lookup, &mut b).unwrap();
         assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+    }
+
+    #[test]
+    fn streamed_results_serialise_exactly_like_embedded_ones() {
+        use kubescape_api::posture::{ResourceControl, ResourceResult};
+        let result = |id: &str| ResourceResult {
+            resource_id: id.into(),
+            controls: vec![ResourceControl {
+                control_id: "C-0016".into(),
+                ..Default::default()
+            }],
+        };
+        let embedded = PostureReport {
+            results: vec![result("a"), result("b")],
+            ..Default::default()
+        };
+        let bare = PostureReport::default();
+        let source = || -> Box<dyn Iterator<Item = ResourceResult>> {
+            Box::new(["a", "b"].into_iter().map(result))
+        };
+        let none = |_: &str| None;
+        let mut a = Vec::new();
+        write(&embedded, &mut a).unwrap();
+        let mut b = Vec::new();
+        write_streamed(&bare, &none, Some(&source), &mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        // An empty source writes an empty list, as an empty report does.
+        let empty = || -> Box<dyn Iterator<Item = ResourceResult>> { Box::new(std::iter::empty()) };
+        let mut c = Vec::new();
+        write_streamed(&bare, &none, Some(&empty), &mut c).unwrap();
+        let mut d = Vec::new();
+        write(&bare, &mut d).unwrap();
+        assert_eq!(c, d);
     }
 }

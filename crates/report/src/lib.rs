@@ -180,6 +180,20 @@ pub fn render_to(
     }
 }
 
+pub use json::ResultsSource;
+
+/// Streams the JSON report, taking resources' objects from `object_of` where the report has none
+/// and, when `results` is given, the results from it instead of `report.results` (see
+/// [`json::write_streamed`]).
+pub fn write_json_streamed(
+    report: &PostureReport,
+    object_of: &dyn Fn(&str) -> Option<serde_json::Value>,
+    results: Option<ResultsSource<'_, '_>>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    json::write_streamed(report, object_of, results, out)
+}
+
 /// Streams the JSON report, taking resources' objects from `object_of` where the report has none
 /// (see [`json::write_with_objects`]).
 pub fn write_json_with_objects(
