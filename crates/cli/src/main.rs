@@ -13,6 +13,11 @@ mod vulndb;
 
 use std::process::ExitCode;
 
+// Rule evaluation allocates and frees small values at a high rate on every core; mimalloc's
+// per-thread free lists make that faster than glibc's malloc and return memory sooner.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
