@@ -138,3 +138,66 @@ fn every_acknowledged_write_survives_sigkill() {
         items.len()
     );
 }
+
+/// A full write queue answers 429 with Retry-After instead of waiting on a lock; every write
+/// that was accepted is stored, and the refused ones can be retried.
+#[test]
+fn a_full_write_queue_answers_429_and_loses_nothing_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StorageServer::start(
+        env!("CARGO_BIN_EXE_kubescape").as_ref(),
+        dir.path(),
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        &["--write-queue-capacity=1"],
+    );
+    let url = format!(
+        "{}/apis/{GV}/namespaces/queue/workloadconfigurationscans",
+        server.url()
+    );
+    let big = "x".repeat(512 * 1024);
+    let outcomes: Vec<(String, Result<(), (u16, Option<String>)>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let (agent, url, big) = (server.agent(), url.clone(), big.clone());
+                s.spawn(move || {
+                    let name = format!("w{i}");
+                    let body = json!({"apiVersion": GV, "kind": "WorkloadConfigurationScan",
+                        "metadata": {"name": name}, "spec": {"pad": big}});
+                    let r = match agent
+                        .post(&url)
+                        .set("Content-Type", "application/json")
+                        .send_string(&body.to_string())
+                    {
+                        Ok(_) => Ok(()),
+                        Err(ureq::Error::Status(code, resp)) => {
+                            Err((code, resp.header("retry-after").map(str::to_string)))
+                        }
+                        Err(e) => panic!("{e}"),
+                    };
+                    (name, r)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let refused: Vec<_> = outcomes.iter().filter(|(_, r)| r.is_err()).collect();
+    assert!(
+        !refused.is_empty(),
+        "40 concurrent writes never filled a one-slot queue"
+    );
+    for (_, r) in &refused {
+        let (code, retry_after) = r.as_ref().unwrap_err();
+        assert_eq!(*code, 429);
+        assert_eq!(retry_after.as_deref(), Some("1"));
+    }
+    let agent = server.agent();
+    for (name, r) in &outcomes {
+        let stored = agent.get(&format!("{url}/{name}")).call();
+        assert_eq!(
+            stored.is_ok(),
+            r.is_ok(),
+            "{name}: accepted writes are stored, refused ones are not"
+        );
+    }
+    eprintln!("{} of 40 writes refused with 429", refused.len());
+}
