@@ -3,6 +3,7 @@
 mod commands;
 mod download;
 mod http_request;
+mod image_scan;
 mod libsource;
 mod sbom;
 mod scan;

@@ -12,15 +12,22 @@ use kubescape_sbom::format::Format;
 
 #[derive(Args)]
 pub struct SbomArgs {
-    /// The image: a registry reference (registry/repo:tag, repo@sha256:...), or
-    /// docker-archive:FILE, oci-archive:FILE[:REF], oci-dir:DIR[:REF], dir:DIR, or a path (detected)
-    pub image: String,
+    #[command(flatten)]
+    pub source: ImageSource,
     /// Output format: spdx-json, cyclonedx-json or syft-json
     #[arg(long, short = 'f', default_value = "syft-json")]
     pub format: Format,
     /// Write the SBOM to this file instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Which image, and how to reach it (shared by `sbom` and `scan image`).
+#[derive(Args)]
+pub struct ImageSource {
+    /// The image: a registry reference (registry/repo:tag, repo@sha256:...), or
+    /// docker-archive:FILE, oci-archive:FILE[:REF], oci-dir:DIR[:REF], dir:DIR, or a path (detected)
+    pub image: String,
     /// Registry user name (else Docker's config.json, else anonymous)
     #[arg(long, env = "KUBESCAPE_REGISTRY_USERNAME")]
     pub username: Option<String>,
@@ -60,9 +67,35 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("invalid size {s:?}: use a number of bytes or e.g. 512MiB, 5GiB"))
 }
 
-pub fn run(a: SbomArgs) -> Result<ExitCode> {
+pub fn run(args: SbomArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let credentials = match (a.username, a.password) {
+    let a = &args.source;
+    let catalog = open_and_catalog(a)?;
+    let doc = kubescape_sbom::format::render(&catalog, args.format);
+    match &args.output {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, &doc)?;
+            w.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            serde_json::to_writer_pretty(&mut w, &doc)?;
+            writeln!(w)?;
+            w.flush()?;
+        }
+    }
+    summarize(a, &catalog, started);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the image and catalogs its packages, with a spinner on a terminal.
+pub fn open_and_catalog(a: &ImageSource) -> Result<kubescape_sbom::Catalog> {
+    let credentials = match (a.username.clone(), a.password.clone()) {
         (Some(username), Some(password)) => Some(Credentials { username, password }),
         (Some(_), None) | (None, Some(_)) => {
             anyhow::bail!("--username and --password go together (or set both KUBESCAPE_REGISTRY_USERNAME and KUBESCAPE_REGISTRY_PASSWORD)")
@@ -73,9 +106,9 @@ pub fn run(a: SbomArgs) -> Result<ExitCode> {
         registry: RegistryOptions {
             credentials,
             insecure: a.insecure,
-            docker_config: a.docker_config,
+            docker_config: a.docker_config.clone(),
         },
-        platform: Some(a.platform),
+        platform: Some(a.platform.clone()),
         max_size: (a.max_image_size > 0).then_some(a.max_image_size),
     };
     let image = Image::open(&a.image, &opts)?;
@@ -104,25 +137,10 @@ pub fn run(a: SbomArgs) -> Result<ExitCode> {
     if let Some(s) = &spinner {
         s.finish_and_clear();
     }
-    let catalog = catalog?;
-    let doc = kubescape_sbom::format::render(&catalog, a.format);
-    match &a.output {
-        Some(path) => {
-            let f = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(f);
-            serde_json::to_writer_pretty(&mut w, &doc)?;
-            w.flush()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            serde_json::to_writer_pretty(&mut w, &doc)?;
-            writeln!(w)?;
-            w.flush()?;
-        }
-    }
+    Ok(catalog?)
+}
+
+fn summarize(a: &ImageSource, catalog: &kubescape_sbom::Catalog, started: Instant) {
     let mut by_type: std::collections::BTreeMap<&str, usize> = Default::default();
     for p in &catalog.packages {
         *by_type.entry(p.kind.syft_type()).or_default() += 1;
@@ -141,5 +159,4 @@ pub fn run(a: SbomArgs) -> Result<ExitCode> {
         catalog.file_count,
         started.elapsed().as_secs_f64()
     );
-    Ok(ExitCode::SUCCESS)
 }

@@ -43,6 +43,8 @@ pub enum ScanWhat {
         #[command(flatten)]
         flags: ScanFlags,
     },
+    /// Scan a container image for known vulnerabilities (offline database: `kubescape vulndb`)
+    Image(Box<crate::image_scan::ImageScanArgs>),
 }
 
 #[derive(Args, Clone)]
@@ -88,6 +90,9 @@ pub struct ScanFlags {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    if let Some(ScanWhat::Image(a)) = args.what {
+        return crate::image_scan::run(*a);
+    }
     let (target, paths, flags) = match args.what {
         Some(ScanWhat::Framework {
             names,
@@ -98,6 +103,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             (Some(Target::Controls(split(&ids))), paths, flags)
         }
         None => (None, args.paths, args.flags),
+        Some(ScanWhat::Image(_)) => unreachable!("handled above"),
     };
     let cluster = paths.is_empty();
     let target = target.unwrap_or_else(|| {

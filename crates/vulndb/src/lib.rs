@@ -5,6 +5,7 @@
 pub mod advisory;
 pub mod db;
 pub mod import;
+pub mod severity;
 pub mod version;
 
 pub use advisory::Advisory;
