@@ -155,7 +155,9 @@ fn a_full_write_queue_answers_429_and_loses_nothing_accepted() {
         server.url()
     );
     let big = "x".repeat(512 * 1024);
-    let outcomes: Vec<(String, Result<(), (u16, Option<String>)>)> = std::thread::scope(|s| {
+    // (object name, accepted or (HTTP code, Retry-After))
+    type Outcome = (String, Result<(), (u16, Option<String>)>);
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..40)
             .map(|i| {
                 let (agent, url, big) = (server.agent(), url.clone(), big.clone());
