@@ -114,6 +114,8 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
         .distro
         .as_ref()
         .and_then(|d| kubescape_vulndb::db::distro_ecosystem(&d.id, &d.version_id));
+    let cataloged = started.elapsed();
+    let matching = std::time::Instant::now();
     let mut rows: Vec<Row> = Vec::new();
     for p in &catalog.packages {
         let Some(lookup) = lookup_package(p, distro.as_deref()) else {
@@ -135,6 +137,7 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
             });
         }
     }
+    let matched = matching.elapsed();
     rows.sort_by(|x, y| {
         y.severity
             .cmp(&x.severity)
@@ -161,7 +164,7 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
         .map(|(s, n)| format!("{n} {}", s.as_str().to_lowercase()))
         .collect();
     eprintln!(
-        "{}: {} packages, {} vulnerabilities ({}) in {:.2}s; database built {}",
+        "{}: {} packages, {} vulnerabilities ({}) in {:.2}s (catalog {:.2}s, match {:.1} ms); database built {}",
         a.source.image,
         catalog.packages.len(),
         rows.len(),
@@ -171,6 +174,8 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
             summary.join(", ")
         },
         started.elapsed().as_secs_f64(),
+        cataloged.as_secs_f64(),
+        matched.as_secs_f64() * 1000.0,
         db.metadata.built
     );
     let breach = threshold.is_some_and(|t| rows.iter().any(|r| r.severity >= t));
