@@ -279,3 +279,61 @@ fn a_version_just_past_the_fix_is_clean_and_errors_are_clear() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("kubescape vulndb import"));
 }
+
+/// An Alpine 3.10 root filesystem whose apk database holds packages at versions named in the
+/// Alpine secdb: exactly the CVEs fixed after each installed version are reported.
+#[test]
+fn alpine_packages_at_secdb_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let secdb = yaml_value(
+        &std::fs::read_to_string(vulndata().join("alpine-secdb/v3.10/main.yaml")).unwrap(),
+    );
+    // Three packages, each installed at the second-newest fixed version the secdb lists.
+    let mut installed = Vec::new();
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    for name in ["openssl", "curl", "busybox"] {
+        let pkg = secdb["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pkg"]["name"] == name)
+            .unwrap();
+        let fixes = pkg["pkg"]["secfixes"].as_object().unwrap();
+        let mut versions: Vec<&String> = fixes
+            .keys()
+            .filter(|v| compare(Ecosystem::Apk, v, v).is_ok() && *v != "0")
+            .collect();
+        versions.sort_by(|a, b| compare(Ecosystem::Apk, a, b).unwrap());
+        let at = versions[versions.len() - 2].clone();
+        for (fixed, cves) in fixes {
+            if compare(Ecosystem::Apk, fixed, &at) == Ok(Ordering::Greater) {
+                for c in cves.as_array().unwrap() {
+                    for id in c
+                        .as_str()
+                        .unwrap()
+                        .split_whitespace()
+                        .filter(|w| w.starts_with("CVE-") && !w.contains('?'))
+                    {
+                        expected.insert((id.to_string(), name.to_string()));
+                    }
+                }
+            }
+        }
+        installed.push(format!(
+            "C:Q1x=\nP:{name}\nV:{at}\nA:x86_64\no:{name}\nL:MIT\n"
+        ));
+    }
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("lib/apk/db/installed"), installed.join("\n")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.10.9\n",
+    )
+    .unwrap();
+    let (got, _) = scan(&format!("dir:{}", root.display()), &db, &[]);
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+}
