@@ -62,6 +62,9 @@ pub fn import_path(path: &Path) -> Result<Imported, ImportError> {
 
 fn import_file(path: &Path, out: &mut Imported) -> Result<(), ImportError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext == "zip" {
+        return import_zip(path, out);
+    }
     if !matches!(ext, "json" | "yaml" | "yml") {
         out.skipped_files += 1;
         return Ok(());
@@ -70,13 +73,46 @@ fn import_file(path: &Path, out: &mut Imported) -> Result<(), ImportError> {
         path: path.to_path_buf(),
         source,
     })?;
+    import_text(path, ext, &text, out)
+}
+
+/// A zip archive of records, as osv.dev publishes each ecosystem (`all.zip`).
+fn import_zip(path: &Path, out: &mut Imported) -> Result<(), ImportError> {
+    let invalid = |message: String| ImportError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| invalid(format!("not a readable zip archive: {e}")))?;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| invalid(format!("entry {i}: {e}")))?;
+        let name = entry.name().to_string();
+        let ext = name.rsplit('.').next().unwrap_or("").to_string();
+        if entry.is_dir() || !matches!(ext.as_str(), "json" | "yaml" | "yml") {
+            continue;
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text)
+            .map_err(|e| invalid(format!("{name}: {e}")))?;
+        import_text(&path.join(&name), &ext, &text, out)?;
+    }
+    Ok(())
+}
+
+fn import_text(path: &Path, ext: &str, text: &str, out: &mut Imported) -> Result<(), ImportError> {
     let value = if ext == "json" {
-        serde_json::from_str::<Value>(&text).map_err(|e| ImportError::Invalid {
+        serde_json::from_str::<Value>(text).map_err(|e| ImportError::Invalid {
             path: path.to_path_buf(),
             message: format!("not JSON: {e}"),
         })?
     } else {
-        yaml_to_json(&text).map_err(|message| ImportError::Invalid {
+        yaml_to_json(text).map_err(|message| ImportError::Invalid {
             path: path.to_path_buf(),
             message,
         })?

@@ -340,3 +340,41 @@ fn database_round_trips_and_reports_problems_clearly() {
         .to_string();
     assert!(stale.contains("vulndb import"), "{stale}");
 }
+
+#[test]
+fn a_zip_archive_imports_like_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("all.zip");
+    // The archive layout osv.dev publishes: records at the top level of all.zip.
+    let src = vulndata().join("go-osv/data/osv");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys,zipfile,os\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)\nfor f in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2],f),f)\nz.close()"])
+        .arg(&zip)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_zip: BTreeSet<String> = import_path(&zip)
+        .unwrap()
+        .advisories
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let from_dir: BTreeSet<String> = import_path(&src)
+        .unwrap()
+        .advisories
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert!(from_dir.len() > 4000);
+    assert_eq!(from_zip, from_dir);
+    std::fs::write(dir.path().join("bad.zip"), b"PK not really").unwrap();
+    let e = import_path(&dir.path().join("bad.zip"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a readable zip archive"), "{e}");
+}
