@@ -24,6 +24,15 @@ pub enum VulndbCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Rebuild the database from a listing of record archives served over HTTP(S): JSON
+    /// `{"sources":[{"url":"all.zip","sha256":"..."}]}` (URLs may be relative to the listing).
+    /// Every download is checked against its checksum before anything is replaced, so a mirror
+    /// for air-gapped clusters only needs to serve the same files.
+    Update {
+        /// Listing URL [env: KUBESCAPE_VULNDB_LISTING]
+        #[arg(long, env = "KUBESCAPE_VULNDB_LISTING")]
+        listing: Option<String>,
+    },
     /// Show what the database holds and when it was built
     Status {
         /// Fail when the database is older than this many hours
@@ -89,6 +98,12 @@ pub fn run(a: VulndbArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        VulndbCommand::Update { listing } => {
+            let listing = listing
+                .as_deref()
+                .context("no listing URL: pass --listing URL or set KUBESCAPE_VULNDB_LISTING")?;
+            update(&path, listing)
+        }
         VulndbCommand::Status { max_age_hours } => {
             let db = Database::load(
                 &path,
@@ -136,4 +151,97 @@ pub fn run(a: VulndbArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn resolve(base: &str, url: &str) -> String {
+    if url.contains("://") {
+        return url.to_string();
+    }
+    match base.rfind('/') {
+        Some(i) => format!("{}/{}", &base[..i], url.trim_start_matches('/')),
+        None => url.to_string(),
+    }
+}
+
+fn update(path: &std::path::Path, listing_url: &str) -> Result<ExitCode> {
+    use sha2::Digest;
+    let started = std::time::Instant::now();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(600))
+        .build();
+    let listing: serde_json::Value = agent
+        .get(listing_url)
+        .call()
+        .with_context(|| format!("cannot fetch the listing {listing_url}"))?
+        .into_string()
+        .map_err(anyhow::Error::from)
+        .and_then(|t| serde_json::from_str(&t).map_err(anyhow::Error::from))
+        .with_context(|| format!("the listing {listing_url} is not JSON of the form {{\"sources\":[{{\"url\",\"sha256\"}}]}}"))?;
+    let sources = listing["sources"]
+        .as_array()
+        .filter(|s| !s.is_empty())
+        .with_context(|| format!("the listing {listing_url} names no sources"))?;
+    let dir = tempfile::tempdir()?;
+    let mut all = Vec::new();
+    let mut infos = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let url = resolve(
+            listing_url,
+            source["url"]
+                .as_str()
+                .with_context(|| format!("source {i} of the listing has no url"))?,
+        );
+        let want = source["sha256"]
+            .as_str()
+            .with_context(|| format!("{url}: the listing gives no sha256"))?
+            .to_ascii_lowercase();
+        let name = url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("records.json")
+            .to_string();
+        let file = dir.path().join(format!("{i}-{name}"));
+        let mut reader = agent
+            .get(&url)
+            .call()
+            .with_context(|| format!("cannot download {url}"))?
+            .into_reader();
+        let mut out = std::fs::File::create(&file)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = std::io::Read::read(&mut reader, &mut buf)
+                .with_context(|| format!("download of {url} broke off"))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut out, &buf[..n])?;
+        }
+        let got: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if got != want {
+            bail!("{url}: checksum mismatch (listing says sha256 {want}, downloaded {got}); the database was not changed");
+        }
+        let imported = kubescape_vulndb::import::import_path(&file)?;
+        eprintln!("{url}: {} records", imported.advisories.len());
+        infos.push(SourceInfo {
+            location: url,
+            records: imported.advisories.len(),
+        });
+        all.extend(imported.advisories);
+    }
+    let db = Database::new(all, infos);
+    db.save(path)?;
+    eprintln!(
+        "updated {} from {listing_url}: {} records in {:.1} s",
+        path.display(),
+        db.metadata.records,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -40,7 +40,7 @@ struct File {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(
-        "no vulnerability database at {0}: create one with `kubescape vulndb import <records>`"
+        "no vulnerability database at {0}: create one with `kubescape vulndb import <records>` or `kubescape vulndb update`"
     )]
     Missing(PathBuf),
     #[error("the vulnerability database {path} is unreadable ({reason}); rebuild it with `kubescape vulndb import`")]
