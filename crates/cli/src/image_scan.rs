@@ -63,10 +63,10 @@ fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> {
             };
             ("Go".to_string(), v)
         }
-        // No version ordering of ours for these yet.
-        PkgType::JavaArchive | PkgType::Gem | PkgType::PhpComposer | PkgType::Dotnet => {
-            return None
-        }
+        PkgType::Gem => ("RubyGems".to_string(), p.version.clone()),
+        PkgType::Dotnet => ("NuGet".to_string(), p.version.clone()),
+        // No version ordering of ours for these yet (Maven, Composer).
+        PkgType::JavaArchive | PkgType::PhpComposer => return None,
     };
     Some(Package {
         ecosystem,

@@ -11,8 +11,10 @@ use std::str::FromStr;
 
 mod apk;
 mod dpkg;
+mod nuget;
 mod pep440;
 mod rpm;
+mod rubygems;
 mod semver;
 
 /// A version scheme. Several OSV ecosystems share one scheme (Debian and
@@ -31,6 +33,10 @@ pub enum Ecosystem {
     Go,
     /// Python PEP 440 versions.
     Pypi,
+    /// RubyGems (`Gem::Version`).
+    RubyGems,
+    /// NuGet (.NET) versions.
+    NuGet,
 }
 
 impl Ecosystem {
@@ -43,6 +49,8 @@ impl Ecosystem {
             Ecosystem::Semver => "semver",
             Ecosystem::Go => "Go",
             Ecosystem::Pypi => "PEP 440",
+            Ecosystem::RubyGems => "RubyGems",
+            Ecosystem::NuGet => "NuGet",
         }
     }
 }
@@ -87,6 +95,8 @@ impl FromStr for Ecosystem {
             "npm" | "crates.io" | "semver" => Ecosystem::Semver,
             "Go" | "go" | "golang" => Ecosystem::Go,
             "PyPI" | "pypi" | "pep440" => Ecosystem::Pypi,
+            "RubyGems" | "rubygems" | "gem" => Ecosystem::RubyGems,
+            "NuGet" | "nuget" => Ecosystem::NuGet,
             _ => return Err(UnknownEcosystem(s.to_string())),
         };
         Ok(eco)
@@ -160,6 +170,16 @@ pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionErro
         Ecosystem::Pypi => {
             let va = pep440::parse(a).map_err(err(eco, a))?;
             let vb = pep440::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::RubyGems => {
+            let va = rubygems::parse(a).map_err(err(eco, a))?;
+            let vb = rubygems::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::NuGet => {
+            let va = nuget::parse(a).map_err(err(eco, a))?;
+            let vb = nuget::parse(b).map_err(err(eco, b))?;
             Ok(va.cmp(&vb))
         }
     }
