@@ -97,7 +97,8 @@ EOF
 cmd_install() {
   [ "$(id -u)" -eq 0 ] || log "warning: not root; apt-get steps will fail if packages are missing"
   # Needed at run time (start): etcd, openssl, curl; kubectl is preinstalled on this machine kind.
-  apt_ensure etcd-server openssl curl
+  # iproute2: the storage end-to-end test creates its own veth pair and network namespace.
+  apt_ensure etcd-server openssl curl iproute2
   command -v kubectl >/dev/null || log "warning: kubectl not found on PATH (tests need it)"
 
   if [ -x "$APISERVER_BIN" ]; then

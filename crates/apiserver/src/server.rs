@@ -472,18 +472,46 @@ fn discovery_response(
     Ok(json_response(StatusCode::OK, &discovery::group_list(reg)))
 }
 
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn content_length(req: &Request<Incoming>) -> Option<usize> {
+    header(req, "content-length").and_then(|v| v.parse().ok())
+}
+
+/// The object a create or update sends: read, checked against the URL's identity and, when
+/// asked, against the schema.
+async fn read_object(
+    app: &App,
+    req: Request<Incoming>,
+    index: usize,
+    q: &HashMap<String, String>,
+    namespace: &str,
+    url_name: Option<&str>,
+) -> ApiResult<Value> {
+    let def = &app.backend.registry().resources[index];
+    let content_type = header(&req, "content-type")
+        .unwrap_or("application/json")
+        .to_string();
+    // The body is read before it is judged so that an error answer does not leave an unread
+    // request stream behind (HTTP/2 clients see that as a reset).
+    let body = read_body(req, def).await?;
+    check_json_content_type(&content_type)?;
+    let mut obj = object::parse_body(def, &body)?;
+    drop(body);
+    object::check_identity(def, &mut obj, namespace, url_name)?;
+    validate_fields(app, index, q, &obj)?;
+    Ok(obj)
+}
+
 /// Waits for room in the write budget for this request's body.
 async fn write_permit(
     app: &App,
     req: &Request<Incoming>,
     def: &ResourceDef,
 ) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(def.max_object_bytes);
+    let declared = content_length(req).unwrap_or(def.max_object_bytes);
     let mib = declared
         .min(def.max_object_bytes)
         .div_ceil(1024 * 1024)
@@ -506,15 +534,8 @@ async fn read_body(req: Request<Incoming>, def: &ResourceDef) -> ApiResult<Bytes
             limit / (1024 * 1024)
         ))
     };
-    if let Some(len) = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(too_large());
-        }
+    if content_length(&req).is_some_and(|len| len > limit) {
+        return Err(too_large());
     }
     let body = http_body_util::Limited::new(req.into_body(), limit);
     match body.collect().await {
@@ -557,12 +578,7 @@ async fn resource_request(
     let reg = app.backend.registry();
     let def = &reg.resources[index];
     let q = query(&req);
-    let accept = req
-        .headers()
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let accept = header(&req, "accept").unwrap_or("").to_string();
     let shape = negotiate(&accept)?;
     let partial_version = if accept.contains("v=v1beta1;g=meta.k8s.io")
         || accept.contains("g=meta.k8s.io;v=v1beta1")
@@ -590,20 +606,7 @@ async fn resource_request(
         "watch" => watch(app, index, namespace, q, shape).await,
         "create" => {
             let _permit = write_permit(app, &req, def).await?;
-            let content_type = req
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/json")
-                .to_string();
-            // The body is read before it is judged so that an error answer does not leave an
-            // unread request stream behind (HTTP/2 clients see that as a reset).
-            let body = read_body(req, def).await?;
-            check_json_content_type(&content_type)?;
-            let mut obj = object::parse_body(def, &body)?;
-            drop(body);
-            object::check_identity(def, &mut obj, &ns, None)?;
-            validate_fields(app, index, &q, &obj)?;
+            let mut obj = read_object(app, req, index, &q, &ns, None).await?;
             let name = object::prepare_create(def, &mut obj)?;
             if dry_run {
                 return Ok(json_response(StatusCode::CREATED, &obj));
@@ -623,20 +626,7 @@ async fn resource_request(
         "update" => {
             let _permit = write_permit(app, &req, def).await?;
             let name = name.expect("routed with a name");
-            let content_type = req
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/json")
-                .to_string();
-            // The body is read before it is judged so that an error answer does not leave an
-            // unread request stream behind (HTTP/2 clients see that as a reset).
-            let body = read_body(req, def).await?;
-            check_json_content_type(&content_type)?;
-            let mut obj = object::parse_body(def, &body)?;
-            drop(body);
-            object::check_identity(def, &mut obj, &ns, Some(&name))?;
-            validate_fields(app, index, &q, &obj)?;
+            let obj = read_object(app, req, index, &q, &ns, Some(&name)).await?;
             let expected_rv = parse_rv(&obj);
             if dry_run {
                 return Ok(json_response(StatusCode::OK, &obj));
@@ -657,12 +647,7 @@ async fn resource_request(
         "patch" => {
             let _permit = write_permit(app, &req, def).await?;
             let name = name.expect("routed with a name");
-            let content_type = req
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
+            let content_type = header(&req, "content-type").unwrap_or("").to_string();
             let body = read_body(req, def).await?;
             let kind = PatchType::from_content_type(&content_type)?;
             // A patch without a resourceVersion of its own applies to whatever is current:
@@ -940,6 +925,21 @@ fn decode_continue(s: &str) -> ApiResult<ContinueToken> {
     })
 }
 
+/// The start of a list document, up to its first item.
+fn list_opening(buf: &mut Vec<u8>, shape: Shape, def: &ResourceDef, partial_version: &str) {
+    let (kind, api_version) = if shape == Shape::Metadata {
+        (
+            "PartialObjectMetadataList".to_string(),
+            format!("meta.k8s.io/{partial_version}"),
+        )
+    } else {
+        (def.list_kind.clone(), def.api_version())
+    };
+    buf.extend_from_slice(
+        format!(r#"{{"kind":"{kind}","apiVersion":"{api_version}","items":["#).as_bytes(),
+    );
+}
+
 /// A streaming response body fed by a blocking producer through a bounded channel.
 fn channel_body() -> (mpsc::Sender<Bytes>, Body) {
     let (tx, rx) = mpsc::channel::<Bytes>(8);
@@ -1024,20 +1024,7 @@ async fn list(
                 if let Some(tx) = first_tx.take() {
                     let _ = tx.send(Ok(()));
                 }
-                let kind = if shape == Shape::Metadata {
-                    "PartialObjectMetadataList".to_string()
-                } else {
-                    def.list_kind.clone()
-                };
-                let api_version = if shape == Shape::Metadata {
-                    format!("meta.k8s.io/{partial_version}")
-                } else {
-                    def.api_version()
-                };
-                buf.extend_from_slice(
-                    format!(r#"{{"kind":"{kind}","apiVersion":"{api_version}","items":["#)
-                        .as_bytes(),
-                );
+                list_opening(&mut buf, shape, &def, &partial_version);
             } else {
                 buf.push(b',');
             }
@@ -1099,19 +1086,7 @@ async fn list(
             return;
         }
         if !started {
-            let kind = if shape == Shape::Metadata {
-                "PartialObjectMetadataList".to_string()
-            } else {
-                def.list_kind.clone()
-            };
-            let api_version = if shape == Shape::Metadata {
-                format!("meta.k8s.io/{partial_version}")
-            } else {
-                def.api_version()
-            };
-            buf.extend_from_slice(
-                format!(r#"{{"kind":"{kind}","apiVersion":"{api_version}","items":["#).as_bytes(),
-            );
+            list_opening(&mut buf, shape, &def, &partial_version);
         }
         buf.extend_from_slice(b"],\"metadata\":");
         serde_json::to_writer(&mut buf, &meta).expect("to vec");

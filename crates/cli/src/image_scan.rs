@@ -82,16 +82,6 @@ struct Row<'a> {
     package: &'a SbomPackage,
 }
 
-fn db_path(explicit: Option<&PathBuf>) -> PathBuf {
-    explicit
-        .cloned()
-        .or_else(|| std::env::var_os("KUBESCAPE_VULNDB").map(PathBuf::from))
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-            PathBuf::from(home).join(".cache/kubescape/vulndb.json.gz")
-        })
-}
-
 pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
     let threshold = match &a.severity_threshold {
         Some(t) => Some(Severity::parse_word(t).with_context(|| {
@@ -104,7 +94,7 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
     }
     // The database first: a missing one should not cost an image read.
     let db = Database::load(
-        &db_path(a.db.as_ref()),
+        &crate::vulndb::db_path(a.db.as_ref()),
         a.db_max_age_hours
             .map(|h| std::time::Duration::from_secs(h * 3600)),
     )?;

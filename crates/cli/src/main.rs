@@ -3,6 +3,7 @@
 mod commands;
 mod download;
 mod http_request;
+mod http_service;
 mod image_scan;
 mod libsource;
 mod sbom;

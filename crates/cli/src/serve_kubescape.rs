@@ -6,6 +6,7 @@
 //! memory is returned to the system when it ends, and a scan that fails or is killed cannot take
 //! the service down with it (upstream's in-process scans are what users see OOM-killed).
 
+use crate::http_service::{reply, Reply};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::Args;
@@ -119,47 +120,18 @@ pub fn run(args: KubescapeArgs) -> Result<ExitCode> {
 
 async fn serve(service: Arc<Service>) -> Result<()> {
     let addr = format!("{}:{}", service.args.bind_address, service.args.port);
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (--bind-address/--port)"))?;
-    tracing::info!(address = %listener.local_addr()?, results_dir = %service.results_dir.display(), "posture service serving");
-    loop {
-        let (tcp, _) = tokio::select! {
-            r = listener.accept() => r?,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let service = service.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let service = service.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(service, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
-                .await;
-        });
-    }
+    tracing::info!(results_dir = %service.results_dir.display(), "posture service starting");
+    crate::http_service::serve(&addr, service, handle).await
 }
 
-fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("valid response")
-}
-
-fn answer(status: StatusCode, id: &str, kind: &str, response: Value) -> Response<Full<Bytes>> {
+fn answer(status: StatusCode, id: &str, kind: &str, response: Value) -> Reply {
     reply(
         status,
         json!({"id": id, "type": kind, "response": response}),
     )
 }
 
-async fn handle(
-    service: Arc<Service>,
-    req: Request<hyper::body::Incoming>,
-) -> Response<Full<Bytes>> {
+async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> Reply {
     let query: HashMap<String, String> = req
         .uri()
         .query()
@@ -349,7 +321,7 @@ async fn handle(
     }
 }
 
-fn results(service: &Service, id: &str, keep: bool) -> Response<Full<Bytes>> {
+fn results(service: &Service, id: &str, keep: bool) -> Reply {
     let state = service.jobs.lock().expect("jobs").get(id).cloned();
     match state {
         Some(JobState::Done) => {}
@@ -395,6 +367,8 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
         .enable_all()
         .build()
         .expect("runtime");
+    // Made on the first publication and kept: every scan publishes with the same credentials.
+    let mut client: Option<kube::Client> = None;
     while let Ok(job) = rx.recv() {
         service
             .jobs
@@ -408,7 +382,16 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
             if service.args.no_storage || job.request.is_deleted_scan_object {
                 return Ok(0);
             }
-            client_runtime.block_on(publish(&service.args, &report))
+            let c = match &client {
+                Some(c) => c.clone(),
+                None => {
+                    let c = client_runtime.block_on(crate::http_service::kube_client(
+                        service.args.kube_context.as_deref(),
+                    ))?;
+                    client.insert(c).clone()
+                }
+            };
+            client_runtime.block_on(publish(&service.args, &c, &report))
         });
         let state = match outcome {
             Ok(published) => {
@@ -557,23 +540,14 @@ pub(crate) fn scan_name(kind: &str, name: &str) -> String {
         .collect()
 }
 
-async fn publish(args: &KubescapeArgs, report_path: &PathBuf) -> Result<usize> {
+async fn publish(
+    args: &KubescapeArgs,
+    client: &kube::Client,
+    report_path: &PathBuf,
+) -> Result<usize> {
     let file = std::fs::File::open(report_path)?;
     let report: LeanReport = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("cannot read the report {}", report_path.display()))?;
-    let config = match &args.kube_context {
-        Some(ctx) => {
-            kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
-                context: Some(ctx.clone()),
-                ..Default::default()
-            })
-            .await?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no cluster credentials (in-cluster or kubeconfig)")?,
-    };
-    let client = kube::Client::try_from(config)?;
     let mut published = 0;
     for result in &report.results {
         let Some((group, version, namespace, kind, name)) = workload_of(&result.resource_id) else {
@@ -641,7 +615,7 @@ async fn publish(args: &KubescapeArgs, report_path: &PathBuf) -> Result<usize> {
             "spec": {"severities": severities, "controls": summary_controls},
         });
         upsert(
-            &client,
+            client,
             "workloadconfigurationscans",
             "WorkloadConfigurationScan",
             &ns,
@@ -649,7 +623,7 @@ async fn publish(args: &KubescapeArgs, report_path: &PathBuf) -> Result<usize> {
         )
         .await?;
         upsert(
-            &client,
+            client,
             "workloadconfigurationscansummaries",
             "WorkloadConfigurationScanSummary",
             &ns,

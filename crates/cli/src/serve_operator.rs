@@ -8,11 +8,11 @@
 //! chart's template ConfigMap). Image and registry scan commands answer that image scanning is
 //! not available yet.
 
+use crate::http_service::{reply, Reply};
 use anyhow::{Context, Result};
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::{Method, Request, StatusCode};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
 };
@@ -84,19 +84,7 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let config = match &args.kube_context {
-            Some(ctx) => {
-                kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
-                    context: Some(ctx.clone()),
-                    ..Default::default()
-                })
-                .await?
-            }
-            None => kube::Config::infer()
-                .await
-                .context("no cluster credentials (in-cluster or kubeconfig)")?,
-        };
-        let client = kube::Client::try_from(config)?;
+        let client = crate::http_service::kube_client(args.kube_context.as_deref()).await?;
         let allowed = if args.allowed_users.is_empty() {
             vec![format!("system:serviceaccount:{}:*", args.namespace)]
         } else {
@@ -141,34 +129,8 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
 
 async fn serve(op: Arc<Operator>) -> Result<()> {
     let addr = format!("{}:{}", op.args.bind_address, op.args.port);
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (--bind-address/--port)"))?;
-    tracing::info!(address = %listener.local_addr()?, allowed = ?op.allowed, "operator serving");
-    loop {
-        let (tcp, _) = tokio::select! {
-            r = listener.accept() => r?,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let op = op.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let op = op.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(op, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
-                .await;
-        });
-    }
-}
-
-fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("valid response")
+    tracing::info!(allowed = ?op.allowed, "operator starting");
+    crate::http_service::serve(&addr, op, handle).await
 }
 
 fn allowed(patterns: &[String], user: &str) -> bool {
@@ -178,7 +140,7 @@ fn allowed(patterns: &[String], user: &str) -> bool {
     })
 }
 
-async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply {
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (req.method().clone(), path.as_str()) {
         (Method::GET, "/livez" | "/readyz" | "/v1/liveness" | "/v1/readiness") => {

@@ -50,8 +50,10 @@ pub enum VulndbCommand {
     Export,
 }
 
-fn db_path(a: &VulndbArgs) -> PathBuf {
-    a.db.clone()
+/// The database file: the explicit one, else $KUBESCAPE_VULNDB, else the user's cache.
+pub fn db_path(explicit: Option<&PathBuf>) -> PathBuf {
+    explicit
+        .cloned()
         .or_else(|| std::env::var_os("KUBESCAPE_VULNDB").map(PathBuf::from))
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
@@ -60,7 +62,7 @@ fn db_path(a: &VulndbArgs) -> PathBuf {
 }
 
 pub fn run(a: VulndbArgs) -> Result<ExitCode> {
-    let path = db_path(&a);
+    let path = db_path(a.db.as_ref());
     match &a.command {
         VulndbCommand::Import { paths } => {
             let started = std::time::Instant::now();

@@ -775,13 +775,13 @@ fn capabilities_pick_cronjob_version_and_servicemonitor() {
 
 #[test]
 fn components_that_are_not_implemented_refuse_to_render() {
-    for key in [
-        "operator",
-        "kubevuln",
-        "kubevulnScheduler",
-        "nodeAgent",
-        "synchronizer",
-    ] {
+    let r = render(&json!({"operator": {"enabled": true}}), "kubescape", None);
+    let error = r.error.expect("operator rendered");
+    assert!(
+        error.contains("operator.enabled") && error.contains("does not deploy it yet"),
+        "operator: {error}"
+    );
+    for key in ["kubevuln", "kubevulnScheduler", "nodeAgent", "synchronizer"] {
         let r = render(&json!({key: {"enabled": true}}), "kubescape", None);
         let error = r.error.unwrap_or_else(|| panic!("{key} rendered"));
         assert!(

@@ -121,6 +121,8 @@ pub(crate) fn derived_events(
 ) -> ApiResult<Vec<Event>> {
     let mut out = Vec::new();
     let mut done: Vec<(usize, String)> = Vec::new();
+    // Read once per transaction, on the first neighborhood change that needs them.
+    let mut known: Option<Vec<KnownServer>> = None;
     // Newest first: a namespace changed several times in one transaction gets one summary
     // event, at the version of its last change.
     for e in sources.iter().rev() {
@@ -133,8 +135,11 @@ pub(crate) fn derived_events(
                 let Ok(nn) = serde_json::from_slice::<Value>(&e.object) else {
                     continue;
                 };
-                let known = known_servers(conn)?;
-                let policy = network_policy(&nn, &known);
+                let known = match &mut known {
+                    Some(k) => k,
+                    None => known.insert(known_servers(conn)?),
+                };
+                let policy = network_policy(&nn, known);
                 out.push(Event {
                     rv: e.rv,
                     kind: e.kind,
