@@ -532,7 +532,6 @@ async fn watch_changes(
     plural: String,
     namespaces: Vec<String>,
 ) {
-    use futures_util::StreamExt;
     let api_version = if group.is_empty() {
         version.clone()
     } else {
@@ -554,36 +553,101 @@ async fn watch_changes(
     let resource =
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(&group, &version, &kind), &plural);
     let api: Api<DynamicObject> = Api::all_with(op.client.clone(), &resource);
+    let mut changes = follow(api, plural.clone());
+    while let Some(change) = changes.recv().await {
+        let Change::Applied(obj) = change else {
+            continue;
+        };
+        let ns = obj.metadata.namespace.clone().unwrap_or_default();
+        if !namespaces.is_empty() && !namespaces.contains(&ns) {
+            continue;
+        }
+        let Ok(mut object) = serde_json::to_value(&obj) else {
+            continue;
+        };
+        object["apiVersion"] = json!(api_version);
+        object["kind"] = json!(kind);
+        if let Some(m) = object["metadata"].as_object_mut() {
+            m.remove("managedFields");
+        }
+        let job = uuid::Uuid::new_v4().to_string();
+        let url = format!("{}/v1/scan", op.args.kubescape_url.trim_end_matches('/'));
+        let body = json!({"targetType": "framework", "targetNames": ["allcontrols"], "scanObject": object});
+        let http = op.http.clone();
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let sent = tokio::task::spawn_blocking(move || {
+            http.post(&url)
+                .set("Content-Type", "application/json")
+                .set("X-Job-ID", &job)
+                .send_string(&body.to_string())
+                .map(|_| job)
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        match sent {
+            Ok(Ok(job)) => {
+                tracing::info!(jobId = %job, namespace = %ns, %kind, %name, "changed object sent for a posture scan")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(namespace = %ns, %kind, %name, error = %e, "continuous scan: the posture service refused the object")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// A change seen by [`follow`].
+enum Change {
+    Applied(DynamicObject),
+    Deleted(DynamicObject),
+}
+
+/// Follows one resource from now on, for as long as the receiver is kept: starts at the current
+/// version, resumes from the last version seen when a watch ends, and starts over at the current
+/// version after `410 Gone` or a failed watch. The bounded channel holds the watch back while
+/// the consumer is busy.
+fn follow(api: Api<DynamicObject>, what: String) -> tokio::sync::mpsc::Receiver<Change> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        let what = what.as_str();
+        follow_into(api, what, tx).await;
+    });
+    rx
+}
+
+async fn follow_into(api: Api<DynamicObject>, what: &str, tx: tokio::sync::mpsc::Sender<Change>) {
+    use futures_util::StreamExt;
     let mut rv = String::new();
     loop {
         if rv.is_empty() {
             match api.list_metadata(&ListParams::default().limit(1)).await {
                 Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
                 Err(e) => {
-                    tracing::warn!(%plural, error = %e, "continuous scan: cannot list; retrying");
+                    tracing::warn!(what, error = %e, "cannot list to start a watch; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
                     continue;
                 }
             }
         }
-        let Ok(stream) = api
+        let stream = match api
             .watch(&kube::api::WatchParams::default().timeout(290), &rv)
             .await
-        else {
-            rv.clear();
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            continue;
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(what, error = %e, "watch failed; retrying");
+                rv.clear();
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                continue;
+            }
         };
         futures_util::pin_mut!(stream);
         while let Some(event) = stream.next().await {
-            let obj = match event {
-                Ok(kube::api::WatchEvent::Added(o)) | Ok(kube::api::WatchEvent::Modified(o)) => o,
-                Ok(kube::api::WatchEvent::Deleted(o)) => {
-                    if let Some(v) = o.metadata.resource_version {
-                        rv = v;
-                    }
-                    continue;
+            let change = match event {
+                Ok(kube::api::WatchEvent::Added(o)) | Ok(kube::api::WatchEvent::Modified(o)) => {
+                    Change::Applied(o)
                 }
+                Ok(kube::api::WatchEvent::Deleted(o)) => Change::Deleted(o),
                 Ok(kube::api::WatchEvent::Bookmark(b)) => {
                     rv = b.metadata.resource_version;
                     continue;
@@ -594,46 +658,17 @@ async fn watch_changes(
                     }
                     break;
                 }
-                Err(_) => break,
-            };
-            if let Some(v) = obj.metadata.resource_version.clone() {
-                rv = v;
-            }
-            let ns = obj.metadata.namespace.clone().unwrap_or_default();
-            if !namespaces.is_empty() && !namespaces.contains(&ns) {
-                continue;
-            }
-            let mut object = match serde_json::to_value(&obj) {
-                Ok(v) => v,
-                Err(_) => continue,
-            };
-            object["apiVersion"] = json!(api_version);
-            object["kind"] = json!(kind);
-            if let Some(m) = object["metadata"].as_object_mut() {
-                m.remove("managedFields");
-            }
-            let job = uuid::Uuid::new_v4().to_string();
-            let url = format!("{}/v1/scan", op.args.kubescape_url.trim_end_matches('/'));
-            let body = json!({"targetType": "framework", "targetNames": ["allcontrols"], "scanObject": object});
-            let http = op.http.clone();
-            let name = obj.metadata.name.clone().unwrap_or_default();
-            let sent = tokio::task::spawn_blocking(move || {
-                http.post(&url)
-                    .set("Content-Type", "application/json")
-                    .set("X-Job-ID", &job)
-                    .send_string(&body.to_string())
-                    .map(|_| job)
-                    .map_err(|e| e.to_string())
-            })
-            .await;
-            match sent {
-                Ok(Ok(job)) => {
-                    tracing::info!(jobId = %job, namespace = %ns, %kind, %name, "changed object sent for a posture scan")
+                Err(e) => {
+                    tracing::debug!(what, error = %e, "watch stream error");
+                    break;
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(namespace = %ns, %kind, %name, error = %e, "continuous scan: the posture service refused the object")
-                }
-                Err(_) => {}
+            };
+            let (Change::Applied(o) | Change::Deleted(o)) = &change;
+            if let Some(v) = &o.metadata.resource_version {
+                rv = v.clone();
+            }
+            if tx.send(change).await.is_err() {
+                return;
             }
         }
     }
@@ -655,76 +690,26 @@ async fn watch_deletions(
     client: kube::Client,
     (group, version, kind, plural): (&'static str, &'static str, &'static str, &'static str),
 ) {
-    use futures_util::StreamExt;
     let resource =
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-    let mut rv = String::new();
-    loop {
-        if rv.is_empty() {
-            match api.list_metadata(&ListParams::default().limit(1)).await {
-                Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
-                Err(e) => {
-                    tracing::warn!(kind, error = %e, "cannot list workloads to watch their deletion; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-                    continue;
-                }
-            }
-        }
-        let stream = match api
-            .watch(&kube::api::WatchParams::default().timeout(290), &rv)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(kind, error = %e, "watch failed; retrying");
-                rv.clear();
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                continue;
-            }
+    let mut changes = follow(api, kind.to_string());
+    while let Some(change) = changes.recv().await {
+        let Change::Deleted(obj) = change else {
+            continue;
         };
-        futures_util::pin_mut!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(kube::api::WatchEvent::Deleted(obj)) => {
-                    if let Some(v) = obj.metadata.resource_version.clone() {
-                        rv = v;
-                    }
-                    // Pods made by a controller have no results of their own.
-                    if kind == "Pod"
-                        && obj
-                            .metadata
-                            .owner_references
-                            .as_ref()
-                            .is_some_and(|o| !o.is_empty())
-                    {
-                        continue;
-                    }
-                    let (Some(ns), Some(name)) =
-                        (obj.metadata.namespace.clone(), obj.metadata.name.clone())
-                    else {
-                        continue;
-                    };
-                    remove_results(&client, &ns, kind, &name).await;
-                }
-                Ok(kube::api::WatchEvent::Added(obj))
-                | Ok(kube::api::WatchEvent::Modified(obj)) => {
-                    if let Some(v) = obj.metadata.resource_version {
-                        rv = v;
-                    }
-                }
-                Ok(kube::api::WatchEvent::Bookmark(b)) => rv = b.metadata.resource_version,
-                Ok(kube::api::WatchEvent::Error(e)) => {
-                    if e.code == 410 {
-                        rv.clear();
-                    }
-                    break;
-                }
-                Err(e) => {
-                    tracing::debug!(kind, error = %e, "watch stream error");
-                    break;
-                }
-            }
+        // Pods made by a controller have no results of their own.
+        if kind == "Pod"
+            && obj
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|o| !o.is_empty())
+        {
+            continue;
+        }
+        if let (Some(ns), Some(name)) = (&obj.metadata.namespace, &obj.metadata.name) {
+            remove_results(&client, ns, kind, name).await;
         }
     }
 }
