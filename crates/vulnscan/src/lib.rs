@@ -1,0 +1,183 @@
+//! Image vulnerability scanning: the packages of a [`Catalog`] matched against the offline
+//! [`Database`], and the documents written from the result.
+//!
+//! `kubescape scan image` and the kubevuln service both call [`scan`]; [`DbVersion`] identifies
+//! the database a result came from, so a stored result can be reused while the scanner and the
+//! database are unchanged (see [`is_current`]).
+
+pub mod format;
+
+use kubescape_sbom::{Catalog, Package as SbomPackage, PkgType};
+use kubescape_vulndb::severity::{self, Severity};
+use kubescape_vulndb::{Database, Finding, Package};
+
+/// Name and version of this matcher, as written into results.
+pub const SCANNER_NAME: &str = "kubescape-rs";
+pub const SCANNER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Which findings to keep.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Leave out vulnerabilities without a fixed version.
+    pub only_fixed: bool,
+    /// Vulnerability ids to leave out; an alias of a finding counts as its id.
+    pub ignore: Vec<String>,
+}
+
+impl Filter {
+    fn keeps(&self, f: &Finding) -> bool {
+        let ignored = self
+            .ignore
+            .iter()
+            .any(|i| *i == f.id || f.aliases.contains(i));
+        !ignored && !(self.only_fixed && f.fixed_in.is_empty())
+    }
+}
+
+/// One vulnerability of one cataloged package.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub finding: Finding,
+    pub severity: Severity,
+    /// Index into the catalog's packages.
+    pub package: usize,
+}
+
+/// The database a result was matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbVersion {
+    pub schema: u32,
+    /// Build time of the database (RFC 3339).
+    pub built: String,
+    pub records: usize,
+}
+
+impl DbVersion {
+    pub fn of(db: &Database) -> Self {
+        DbVersion {
+            schema: db.metadata.schema_version,
+            built: db.metadata.built.clone(),
+            records: db.metadata.records,
+        }
+    }
+
+    /// The `databaseVersion` written into results: schema and build time, which together
+    /// change whenever the records can have changed.
+    pub fn label(&self) -> String {
+        format!("v{}-{}", self.schema, self.built)
+    }
+}
+
+/// A finished scan: the catalog it was run on and its findings, most severe first.
+pub struct ScanResult {
+    pub catalog: Catalog,
+    pub matches: Vec<Match>,
+    pub db: DbVersion,
+}
+
+impl ScanResult {
+    pub fn package(&self, m: &Match) -> &SbomPackage {
+        &self.catalog.packages[m.package]
+    }
+
+    /// Finding counts per severity.
+    pub fn counts(&self) -> std::collections::BTreeMap<Severity, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for m in &self.matches {
+            *counts.entry(m.severity).or_default() += 1;
+        }
+        counts
+    }
+
+    /// The most severe finding's severity.
+    pub fn worst(&self) -> Option<Severity> {
+        self.matches.iter().map(|m| m.severity).max()
+    }
+}
+
+/// Matches every package of the catalog; findings sorted by severity (worst first), id, package.
+pub fn scan(catalog: Catalog, db: &Database, filter: &Filter) -> ScanResult {
+    let distro = catalog
+        .distro
+        .as_ref()
+        .and_then(|d| kubescape_vulndb::db::distro_ecosystem(&d.id, &d.version_id));
+    let mut matches = Vec::new();
+    for (i, p) in catalog.packages.iter().enumerate() {
+        let Some(lookup) = lookup_package(p, distro.as_deref()) else {
+            continue;
+        };
+        for finding in db.matches(&lookup) {
+            if filter.keeps(&finding) {
+                let severity = severity::of(&finding.severity);
+                matches.push(Match {
+                    finding,
+                    severity,
+                    package: i,
+                });
+            }
+        }
+    }
+    matches.sort_by(|x, y| {
+        y.severity
+            .cmp(&x.severity)
+            .then_with(|| x.finding.id.cmp(&y.finding.id))
+            .then_with(|| {
+                catalog.packages[x.package]
+                    .name
+                    .cmp(&catalog.packages[y.package].name)
+            })
+    });
+    ScanResult {
+        catalog,
+        matches,
+        db: DbVersion::of(db),
+    }
+}
+
+/// The OSV ecosystem, name and version under which a cataloged package's advisories are filed.
+/// `None` for packages no advisory source covers (or whose ecosystem we cannot order yet).
+pub fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> {
+    let (ecosystem, name, version) = match p.kind {
+        // Debian files advisories under the source package and its version.
+        PkgType::Deb => (
+            distro?.to_string(),
+            p.name.clone(),
+            p.source_version
+                .clone()
+                .unwrap_or_else(|| p.version.clone()),
+        ),
+        PkgType::Apk => (distro?.to_string(), p.name.clone(), p.version.clone()),
+        PkgType::Rpm => return None,
+        PkgType::Python => ("PyPI".into(), p.name.clone(), p.version.clone()),
+        PkgType::Npm => ("npm".into(), p.name.clone(), p.version.clone()),
+        PkgType::RustCrate => ("crates.io".into(), p.name.clone(), p.version.clone()),
+        PkgType::GoModule => {
+            if p.version == "(devel)" || p.version.is_empty() {
+                return None;
+            }
+            // The Go toolchain's standard library: `go1.19.8` -> `v1.19.8`.
+            let v = match p.version.strip_prefix("go") {
+                Some(rest) => format!("v{rest}"),
+                None => p.version.clone(),
+            };
+            ("Go".into(), p.name.clone(), v)
+        }
+        PkgType::Gem => ("RubyGems".into(), p.name.clone(), p.version.clone()),
+        PkgType::Dotnet => ("NuGet".into(), p.name.clone(), p.version.clone()),
+        PkgType::JavaArchive | PkgType::PhpComposer => return None,
+    };
+    Some(Package {
+        ecosystem,
+        name,
+        version,
+        source_name: p.source_name.clone(),
+    })
+}
+
+/// Whether a stored result (its `spec.metadata.tool`) came from this scanner and this database,
+/// so it can be served again instead of scanning the image anew.
+pub fn is_current(tool: &serde_json::Value, db: &DbVersion) -> bool {
+    tool.get("name").and_then(|v| v.as_str()) == Some(SCANNER_NAME)
+        && tool.get("version").and_then(|v| v.as_str()) == Some(SCANNER_VERSION)
+        && tool.get("databaseVersion").and_then(|v| v.as_str()) == Some(db.label().as_str())
+}
