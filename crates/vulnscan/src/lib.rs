@@ -30,7 +30,9 @@ impl Filter {
             .ignore
             .iter()
             .any(|i| *i == f.id || f.aliases.contains(i));
-        !ignored && !(self.only_fixed && f.fixed_in.is_empty())
+        let unfixed = f.fixed_in.is_empty();
+        let dropped_unfixed = self.only_fixed && unfixed;
+        !ignored && !dropped_unfixed
     }
 }
 
