@@ -1,5 +1,7 @@
 //! The package inventory shared by catalogers and formats.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// Package ecosystems. `syft_type` / `purl_type` give the names used by Syft JSON and purls.
@@ -97,11 +99,14 @@ pub struct Package {
     pub locations: Vec<Location>,
     /// Files owned by the package (from the package manager's records)
     pub files: Vec<String>,
-    /// Name of the cataloger that found it
+    /// Name of the cataloger that found it ([`crate::catalogers::NAMES`]), or
+    /// [`crate::format::SYFT_JSON_FOUND_BY`] for a package read from someone else's Syft JSON
     pub found_by: &'static str,
     /// Ecosystem-specific facts for Syft JSON's `metadata`
     pub metadata: serde_json::Value,
-    pub metadata_type: &'static str,
+    /// Syft's name for the shape of `metadata`: one of ours when cataloged here, whatever the
+    /// document said when read from Syft JSON
+    pub metadata_type: Cow<'static, str>,
 }
 
 /// The operating system of the image (from os-release).

@@ -7,6 +7,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Distro, Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "apk-db-cataloger";
+
 /// (package, version) pairs of an apk installed database.
 pub(crate) fn installed_set(text: &str) -> std::collections::HashSet<(String, String)> {
     let mut out = std::collections::HashSet::new();
@@ -86,7 +89,7 @@ pub(crate) fn catalog(
                 version,
                 p_url,
                 loc(&k.path, k.layer),
-                "apk-db-cataloger",
+                CATALOGER,
             );
             pkg.arch = Some(arch.clone()).filter(|a| !a.is_empty());
             pkg.source_name = Some(if origin.is_empty() {
@@ -104,7 +107,7 @@ pub(crate) fn catalog(
             }
             pkg.supplier = f.get("m").cloned();
             pkg.files = files;
-            pkg.metadata_type = "apk-db-entry";
+            pkg.metadata_type = "apk-db-entry".into();
             pkg.metadata = json!({
                 "package": name, "originPackage": origin, "maintainer": f.get("m").cloned().unwrap_or_default(),
                 "version": version, "architecture": arch, "url": f.get("U").cloned().unwrap_or_default(),

@@ -7,6 +7,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "dotnet-deps-cataloger";
+
 pub(crate) fn catalog(
     kept: &[Kept],
     loc: &dyn Fn(&str, Option<usize>) -> Location,
@@ -32,9 +35,9 @@ pub(crate) fn catalog(
                 version,
                 purl("nuget", None, name, version, &[]),
                 loc(&k.path, k.layer),
-                "dotnet-deps-cataloger",
+                CATALOGER,
             );
-            pkg.metadata_type = "dotnet-deps-entry";
+            pkg.metadata_type = "dotnet-deps-entry".into();
             pkg.metadata = json!({"name": name, "version": version,
                 "path": lib.get("path").and_then(Value::as_str).unwrap_or(""),
                 "sha512": lib.get("sha512").and_then(Value::as_str).unwrap_or("")});

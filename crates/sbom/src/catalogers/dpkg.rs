@@ -10,6 +10,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Distro, Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "dpkg-db-cataloger";
+
 /// Licenses named by a copyright file: DEP-5 `License:` fields and references to
 /// `/usr/share/common-licenses/NAME`.
 pub fn copyright_licenses(text: &str) -> Vec<String> {
@@ -43,6 +46,22 @@ pub fn copyright_licenses(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Splits a `Source` field, `name` or `name (version)`; the version is there only when the
+/// source package's differs from the binary package's.
+pub(crate) fn split_source(source: &str) -> (&str, Option<&str>) {
+    match source.trim().split_once(' ') {
+        Some((n, v)) => {
+            let v = v
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim();
+            (n, Some(v).filter(|v| !v.is_empty()))
+        }
+        None => (source.trim(), None),
+    }
 }
 
 /// Files of a `.list`: its entries minus the directories (entries that are another's parent).
@@ -134,17 +153,8 @@ pub(crate) fn catalog(
                 }
             }
             let arch = field(&p, "Architecture").unwrap_or("");
-            let (src_name, src_version) = match field(&p, "Source") {
-                Some(s) => match s.split_once(' ') {
-                    Some((n, v)) => (
-                        n.to_string(),
-                        v.trim()
-                            .trim_start_matches('(')
-                            .trim_end_matches(')')
-                            .to_string(),
-                    ),
-                    None => (s.to_string(), version.to_string()),
-                },
+            let (src_name, src_version) = match field(&p, "Source").map(split_source) {
+                Some((n, v)) => (n.to_string(), v.unwrap_or(version).to_string()),
                 None => (name.to_string(), version.to_string()),
             };
             let upstream = if src_name != name {
@@ -173,7 +183,7 @@ pub(crate) fn catalog(
                 version,
                 p_url,
                 loc(&k.path, k.layer),
-                "dpkg-db-cataloger",
+                CATALOGER,
             );
             pkg.arch = Some(arch.to_string()).filter(|a| !a.is_empty());
             pkg.source_name = Some(src_name.clone());
@@ -190,7 +200,7 @@ pub(crate) fn catalog(
                 pkg.licenses = copyright_licenses(&String::from_utf8_lossy(&c.data));
                 pkg.locations.push(loc(&c.path, c.layer));
             }
-            pkg.metadata_type = "dpkg-db-entry";
+            pkg.metadata_type = "dpkg-db-entry".into();
             pkg.metadata = json!({
                 "package": name,
                 "source": if src_name != name { src_name.as_str() } else { "" },

@@ -9,6 +9,9 @@ use super::base;
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "go-module-binary-cataloger";
+
 const MAGIC: &[u8] = b"\xff Go buildinf:";
 /// Enough for the header and the module list of any realistic binary
 const MAX_INFO: usize = 4 << 20;
@@ -252,7 +255,7 @@ fn module_package(m: &Module, info: &BuildInfo, loc: &Location, main: bool) -> P
         version,
         p,
         loc.clone(),
-        "go-module-binary-cataloger",
+        CATALOGER,
     );
     let parts: Vec<&str> = m.path.split('/').collect();
     if parts.len() >= 3
@@ -261,7 +264,7 @@ fn module_package(m: &Module, info: &BuildInfo, loc: &Location, main: bool) -> P
     {
         pkg.cpes = vec![cpe(parts[1], parts[2], version.trim_start_matches('v'))];
     }
-    pkg.metadata_type = "go-module-buildinfo-entry";
+    pkg.metadata_type = "go-module-buildinfo-entry".into();
     pkg.metadata = json!({
         "goCompiledVersion": info.go_version,
         "architecture": info.settings.iter().find(|(k, _)| k == "GOARCH").map(|(_, v)| v.as_str()).unwrap_or(""),
@@ -291,10 +294,10 @@ pub fn packages(info: &BuildInfo, loc: &Location) -> Vec<Package> {
             &version,
             purl("golang", None, "stdlib", &version, &[]),
             loc.clone(),
-            "go-module-binary-cataloger",
+            CATALOGER,
         );
         pkg.cpes = vec![cpe("golang", "go", v)];
-        pkg.metadata_type = "go-module-buildinfo-entry";
+        pkg.metadata_type = "go-module-buildinfo-entry".into();
         pkg.metadata = json!({"goCompiledVersion": info.go_version, "mainModule": info.main.path});
         out.push(pkg);
     }

@@ -12,6 +12,9 @@ use crate::catalog::is_java_archive;
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "java-archive-cataloger";
+
 const MAX_DEPTH: usize = 4;
 
 fn properties(text: &str) -> HashMap<String, String> {
@@ -85,12 +88,12 @@ fn package(
         version,
         p,
         loc.clone(),
-        "java-archive-cataloger",
+        CATALOGER,
     );
     pkg.namespace = group.map(str::to_string);
     let vendor = group.map(vendor_of).unwrap_or_else(|| artifact.to_string());
     pkg.cpes = vec![cpe(&vendor, artifact, version)];
-    pkg.metadata_type = "java-archive";
+    pkg.metadata_type = "java-archive".into();
     pkg.metadata = json!({
         "virtualPath": virtual_path,
         "pomProperties": if source == "pom.properties" { json!({"groupId": group.unwrap_or(""), "artifactId": artifact, "version": version}) } else { serde_json::Value::Null },

@@ -9,6 +9,11 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages from `package-lock.json` (Syft's name for its counterpart).
+pub const NPM_CATALOGER: &str = "javascript-lock-cataloger";
+/// `foundBy` of the packages from `Cargo.lock` (Syft's name for its counterpart).
+pub const CARGO_CATALOGER: &str = "rust-cargo-lock-cataloger";
+
 fn npm_package(name: &str, version: &str, loc: Location) -> Package {
     let (ns, short) = match name.split_once('/') {
         Some((scope, n)) if scope.starts_with('@') => (Some(scope), n),
@@ -20,9 +25,9 @@ fn npm_package(name: &str, version: &str, loc: Location) -> Package {
         version,
         purl("npm", ns, short, version, &[]),
         loc,
-        "javascript-lock-cataloger",
+        NPM_CATALOGER,
     );
-    p.metadata_type = "javascript-npm-package-lock-entry";
+    p.metadata_type = "javascript-npm-package-lock-entry".into();
     p.metadata = json!({"name": name, "version": version});
     p
 }
@@ -84,9 +89,9 @@ pub fn cargo_lock(data: &[u8], loc: &Location) -> Vec<Package> {
                     &v,
                     purl("cargo", None, &n, &v, &[]),
                     loc.clone(),
-                    "rust-cargo-lock-cataloger",
+                    CARGO_CATALOGER,
                 );
-                p.metadata_type = "rust-cargo-lock-entry";
+                p.metadata_type = "rust-cargo-lock-entry".into();
                 p.metadata =
                     json!({"name": n, "version": v, "source": source.clone().unwrap_or_default()});
                 out.push(p);

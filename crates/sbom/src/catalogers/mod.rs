@@ -17,6 +17,23 @@ pub mod rust;
 
 use crate::model::{Location, Package, PkgType};
 
+/// Every `foundBy` our catalogers write, so that readers of SBOMs can tell ours from others.
+pub const NAMES: &[&str] = &[
+    apk::CATALOGER,
+    dotnet::CATALOGER,
+    dpkg::CATALOGER,
+    golang::CATALOGER,
+    java::CATALOGER,
+    lockfiles::NPM_CATALOGER,
+    lockfiles::CARGO_CATALOGER,
+    npm::CATALOGER,
+    php::CATALOGER,
+    python::CATALOGER,
+    rpm::CATALOGER,
+    ruby::CATALOGER,
+    rust::CATALOGER,
+];
+
 /// A package with the fields every cataloger fills.
 pub(crate) fn base(
     kind: PkgType,
@@ -42,7 +59,7 @@ pub(crate) fn base(
         files: Vec::new(),
         found_by,
         metadata: serde_json::Value::Null,
-        metadata_type: "",
+        metadata_type: "".into(),
     }
 }
 

@@ -8,6 +8,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "javascript-package-cataloger";
+
 fn licenses(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     match v.get("license") {
@@ -68,11 +71,11 @@ pub(crate) fn catalog(
             version,
             purl("npm", ns, short, version, &[]),
             loc(&k.path, k.layer),
-            "javascript-package-cataloger",
+            CATALOGER,
         );
         pkg.licenses = licenses(&v);
         pkg.cpes = vec![cpe(short, short, version)];
-        pkg.metadata_type = "javascript-npm-package";
+        pkg.metadata_type = "javascript-npm-package".into();
         pkg.metadata = json!({
             "name": name, "version": version,
             "author": match v.get("author") { Some(Value::String(s)) => s.clone(), Some(Value::Object(o)) => o.get("name").and_then(Value::as_str).unwrap_or("").to_string(), _ => String::new() },

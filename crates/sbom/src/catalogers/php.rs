@@ -7,6 +7,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "php-composer-installed-cataloger";
+
 pub(crate) fn catalog(
     kept: &[Kept],
     loc: &dyn Fn(&str, Option<usize>) -> Location,
@@ -42,7 +45,7 @@ pub(crate) fn catalog(
                 version,
                 purl("composer", ns, short, version, &[]),
                 loc(&k.path, k.layer),
-                "php-composer-installed-cataloger",
+                CATALOGER,
             );
             pkg.licenses = p
                 .get("license")
@@ -54,7 +57,7 @@ pub(crate) fn catalog(
                         .collect()
                 })
                 .unwrap_or_default();
-            pkg.metadata_type = "php-composer-installed-entry";
+            pkg.metadata_type = "php-composer-installed-entry".into();
             pkg.metadata = json!({"name": name, "version": version, "type": p.get("type").cloned().unwrap_or(Value::Null)});
             out.push(pkg);
         }

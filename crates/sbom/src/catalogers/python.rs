@@ -11,6 +11,9 @@ use crate::license;
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "python-installed-package-cataloger";
+
 /// PEP 503 normalization: lower case, runs of `-_.` become `-`.
 pub fn normalize(name: &str) -> String {
     let mut out = String::new();
@@ -77,7 +80,7 @@ pub(crate) fn catalog(
             &version,
             purl("pypi", None, &norm, &version, &[]),
             loc(&k.path, k.layer),
-            "python-installed-package-cataloger",
+            CATALOGER,
         );
         pkg.licenses = if let Some(e) = lic_expr {
             vec![e]
@@ -103,7 +106,7 @@ pub(crate) fn catalog(
                 .collect();
             pkg.locations.push(loc(&r.path, r.layer));
         }
-        pkg.metadata_type = "python-package";
+        pkg.metadata_type = "python-package".into();
         pkg.metadata = json!({
             "name": name, "version": version, "author": author.unwrap_or_default(),
             "homepage": home.unwrap_or_default(),

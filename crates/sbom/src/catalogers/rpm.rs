@@ -11,6 +11,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Distro, Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "rpm-db-cataloger";
+
 const NAME: u32 = 1000;
 const VERSION: u32 = 1001;
 const RELEASE: u32 = 1002;
@@ -105,6 +108,15 @@ fn s(h: &HashMap<u32, Value>, tag: u32) -> Option<&str> {
     }
 }
 
+/// Source package name and `version-release` from a source rpm file name
+/// (`openssl-3.0.7-24.el9.src.rpm` -> `openssl`, `3.0.7-24.el9`).
+pub(crate) fn split_source_rpm(srpm: &str) -> Option<(String, String)> {
+    let n = srpm.strip_suffix(".src.rpm")?;
+    let (rest, rel) = n.rsplit_once('-')?;
+    let (name, ver) = rest.rsplit_once('-')?;
+    Some((name.to_string(), format!("{ver}-{rel}")))
+}
+
 fn headers(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     // SQLite needs a file: a private temporary copy of the (small) database file
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
@@ -164,13 +176,7 @@ pub(crate) fn catalog(
                 None => format!("{ver}-{rel}"),
             };
             let srpm = s(&h, SOURCERPM).unwrap_or("");
-            let (src_name, src_version) = srpm
-                .strip_suffix(".src.rpm")
-                .and_then(|n| {
-                    let (rest, r) = n.rsplit_once('-')?;
-                    let (sn, sv) = rest.rsplit_once('-')?;
-                    Some((sn.to_string(), format!("{sv}-{r}")))
-                })
+            let (src_name, src_version) = split_source_rpm(srpm)
                 .unwrap_or_else(|| (name.to_string(), format!("{ver}-{rel}")));
             let epoch_s = epoch.map(|e| e.to_string()).unwrap_or_default();
             let p_url = purl(
@@ -191,7 +197,7 @@ pub(crate) fn catalog(
                 &version,
                 p_url,
                 loc(&k.path, k.layer),
-                "rpm-db-cataloger",
+                CATALOGER,
             );
             pkg.arch = Some(arch.to_string()).filter(|a| !a.is_empty());
             pkg.source_name = Some(src_name);
@@ -212,7 +218,7 @@ pub(crate) fn catalog(
                     })
                     .collect();
             }
-            pkg.metadata_type = "rpm-db-entry";
+            pkg.metadata_type = "rpm-db-entry".into();
             pkg.metadata = json!({
                 "name": name, "version": ver, "epoch": epoch, "architecture": arch, "release": rel,
                 "sourceRpm": srpm, "vendor": s(&h, VENDOR).unwrap_or(""),

@@ -7,6 +7,9 @@ use crate::catalog::{Kept, Record};
 use crate::model::{Location, Package, PkgType};
 use crate::purl::purl;
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "ruby-installed-gemspec-cataloger";
+
 /// Value of `s.<key> = "..."` (also `.freeze`d) in a gemspec.
 fn assignment(text: &str, key: &str) -> Option<String> {
     for line in text.lines() {
@@ -64,12 +67,12 @@ pub(crate) fn catalog(
             &version,
             purl("gem", None, &name, &version, &[]),
             loc(&k.path, k.layer),
-            "ruby-installed-gemspec-cataloger",
+            CATALOGER,
         );
         if let Some(l) = assignment(&text, "licenses").or_else(|| assignment(&text, "license")) {
             pkg.licenses = l.split_whitespace().map(str::to_string).collect();
         }
-        pkg.metadata_type = "ruby-gemspec";
+        pkg.metadata_type = "ruby-gemspec".into();
         pkg.metadata = json!({"name": name, "version": version, "licenses": pkg.licenses});
         out.push(pkg);
     }

@@ -9,6 +9,9 @@ use super::base;
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
+/// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
+pub const CATALOGER: &str = "cargo-auditable-binary-cataloger";
+
 const MAX_JSON: u64 = 16 << 20;
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
@@ -93,10 +96,10 @@ pub fn packages(elf: &[u8], loc: &Location) -> Option<Vec<Package>> {
             version,
             purl("cargo", None, name, version, &[]),
             loc.clone(),
-            "cargo-auditable-binary-cataloger",
+            CATALOGER,
         );
         pkg.cpes = vec![cpe(name, name, version)];
-        pkg.metadata_type = "rust-cargo-audit-entry";
+        pkg.metadata_type = "rust-cargo-audit-entry".into();
         pkg.metadata = json!({
             "name": name, "version": version,
             "source": p.get("source").and_then(Value::as_str).unwrap_or(""),

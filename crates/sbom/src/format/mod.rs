@@ -1,4 +1,5 @@
-//! SBOM formats. Each writer takes a [`Catalog`] and returns a JSON document.
+//! SBOM formats. Each writer takes a [`Catalog`] and returns a JSON document; Syft JSON can
+//! also be read back into a [`Catalog`] ([`from_syft`]).
 
 mod cyclonedx;
 mod spdx;
@@ -13,7 +14,7 @@ use crate::model::{Catalog, Package};
 
 pub use cyclonedx::to_cyclonedx;
 pub use spdx::to_spdx;
-pub use syft::{to_syft, SYFT_SCHEMA_VERSION};
+pub use syft::{from_syft, to_syft, SYFT_JSON_FOUND_BY, SYFT_SCHEMA_VERSION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
