@@ -286,7 +286,7 @@ pub(crate) mod tests {
             files: vec![],
             found_by: "test-cataloger",
             metadata: Value::Null,
-            metadata_type: "",
+            metadata_type: Default::default(),
         }
     }
 
