@@ -20,7 +20,9 @@ pub struct ImageScanArgs {
     /// Refuse a database built longer ago than this many hours
     #[arg(long)]
     pub db_max_age_hours: Option<u64>,
-    /// Output: table (terminal) or json (a VulnerabilityManifest payload)
+    /// Output: table (terminal), json (a VulnerabilityManifest payload), sarif (SARIF 2.1.0,
+    /// for GitHub code scanning), cyclonedx-json (CycloneDX 1.6 with vulnerabilities) or
+    /// openvex (an OpenVEX v0.2.0 document)
     #[arg(long, short = 'f', default_value = "table")]
     pub format: String,
     /// Write the output to this file
@@ -37,6 +39,9 @@ pub struct ImageScanArgs {
     pub ignore: Vec<String>,
 }
 
+/// The values of `--format`.
+const FORMATS: [&str; 5] = ["table", "json", "sarif", "cyclonedx-json", "openvex"];
+
 pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
     let threshold = match &a.severity_threshold {
         Some(t) => Some(Severity::parse_word(t).with_context(|| {
@@ -44,8 +49,11 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
         })?),
         None => None,
     };
-    if !matches!(a.format.as_str(), "table" | "json") {
-        bail!("--format {:?}: use table or json", a.format);
+    if !FORMATS.contains(&a.format.as_str()) {
+        bail!(
+            "--format {:?}: use table, json, sarif, cyclonedx-json or openvex",
+            a.format
+        );
     }
     // The database first: a missing one should not cost an image read.
     let db = Database::load(
@@ -63,8 +71,14 @@ pub fn run(a: ImageScanArgs) -> Result<ExitCode> {
     };
     let result = kubescape_vulnscan::scan(catalog, &db, &filter);
     let matched = matching.elapsed();
+    let target = a.source.image.as_str();
     let text = match a.format.as_str() {
-        "json" => serde_json::to_string_pretty(&format::manifest(&result, &a.source.image))?,
+        "json" => serde_json::to_string_pretty(&format::manifest(&result, target))?,
+        "sarif" => serde_json::to_string_pretty(&format::sarif(&result, target))?,
+        "cyclonedx-json" => serde_json::to_string_pretty(&format::cyclonedx(&result, target))?,
+        "openvex" => {
+            serde_json::to_string_pretty(&format::openvex(&result, target, chrono::Utc::now()))?
+        }
         _ => format::table(&result),
     };
     match &a.output {

