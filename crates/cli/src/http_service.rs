@@ -1,5 +1,5 @@
 //! What the plain-HTTP in-cluster services (posture service, operator) share: the accept loop,
-//! JSON answers, and the Kubernetes client they act with.
+//! JSON answers, caller authentication, and the Kubernetes client they act with.
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -64,4 +64,41 @@ pub async fn kube_client(context: Option<&str>) -> Result<kube::Client> {
             .context("no cluster credentials (in-cluster or kubeconfig)")?,
     };
     Ok(kube::Client::try_from(config)?)
+}
+
+/// Whether `user` is on the allow-list (entries are names; a trailing `*` matches a prefix).
+pub fn allowed(patterns: &[String], user: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => user.starts_with(prefix),
+        None => p == user,
+    })
+}
+
+/// Authenticates the caller's bearer token (TokenReview) and checks the allow-list. The
+/// refusal is the finished 401/403 answer.
+pub async fn authorize(
+    auth: &kubescape_apiserver::auth::Auth,
+    allow_list: &[String],
+    headers: &hyper::HeaderMap,
+) -> Result<String, Reply> {
+    let user = match auth
+        .authenticate(&kubescape_apiserver::auth::PeerIdentity::None, headers)
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => {
+            return Err(reply(
+                StatusCode::from_u16(e.code).unwrap_or(StatusCode::UNAUTHORIZED),
+                serde_json::json!({"error": "a valid ServiceAccount bearer token is required", "reason": e.message}),
+            ))
+        }
+    };
+    if !allowed(allow_list, &user.name) {
+        tracing::warn!(user = %user.name, "request refused: identity not in the allow-list");
+        return Err(reply(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": format!("{} may not call this service (allowed: {})", user.name, allow_list.join(", "))}),
+        ));
+    }
+    Ok(user.name)
 }

@@ -6,10 +6,12 @@ mod http_request;
 mod http_service;
 mod image_scan;
 mod libsource;
+mod operator_images;
 mod sbom;
 mod scan;
 mod serve;
 mod serve_kubescape;
+mod serve_kubevuln;
 mod serve_operator;
 mod vulndb;
 

@@ -48,7 +48,7 @@ pub struct ImageSource {
     pub max_image_size: u64,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = [
         ("GiB", 1u64 << 30),

@@ -21,6 +21,9 @@ pub enum ServeCommand {
     Kubescape(crate::serve_kubescape::KubescapeArgs),
     /// Command and control: authenticated triggerAction, recurring scans as CronJobs
     Operator(crate::serve_operator::OperatorArgs),
+    /// The image vulnerability service: SBOMs and vulnerability manifests of images, written to
+    /// storage
+    Kubevuln(crate::serve_kubevuln::KubevulnArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Deserialize)]
@@ -136,6 +139,7 @@ pub fn run(command: ServeCommand) -> Result<ExitCode> {
         }
         ServeCommand::Kubescape(args) => crate::serve_kubescape::run(args),
         ServeCommand::Operator(args) => crate::serve_operator::run(args),
+        ServeCommand::Kubevuln(args) => crate::serve_kubevuln::run(args),
     }
 }
 

@@ -635,7 +635,8 @@ async fn publish(
     Ok(published)
 }
 
-async fn upsert(
+/// Creates the object, or replaces the stored one of that name.
+pub(crate) async fn upsert(
     client: &kube::Client,
     plural: &str,
     kind: &str,

@@ -3,10 +3,12 @@
 //! a bearer token checked with a TokenReview, then an allow-list of identities. Commands run
 //! with a jobId (and the parent's) on every log line and forwarded request.
 //!
-//! Implemented commands: `kubescapeScan` (forwarded to the posture service) and
-//! `set/update/deleteKubescapeCronJob` (recurring posture scans as CronJob + ConfigMap from the
-//! chart's template ConfigMap). Image and registry scan commands answer that image scanning is
-//! not available yet.
+//! Commands: `kubescapeScan` (forwarded to the posture service), `scan` (the images of the
+//! selected workloads, sent to kubevuln; see `operator_images`), and
+//! `set/update/delete{Kubescape,VulnScan,RegistryScan}CronJob` (recurring scans as CronJob +
+//! ConfigMap from the chart's template ConfigMaps). `scanRegistryV2` (listing a registry) is
+//! answered as not available. Watchers: new Pods' images, changed objects (continuous posture
+//! scan), deleted workloads (their results removed).
 
 use crate::http_service::{reply, Reply};
 use anyhow::{Context, Result};
@@ -52,6 +54,25 @@ pub struct OperatorArgs {
     /// `{"match":[{"apiGroups":["apps"],"apiVersions":["v1"],"resources":["deployments"]}],"namespaces":["default"]}`
     #[arg(long, value_name = "FILE")]
     pub continuous_scan_config: Option<std::path::PathBuf>,
+    /// The image vulnerability service
+    #[arg(long, default_value = "http://kubevuln:8080")]
+    pub kubevuln_url: String,
+    /// Bearer token sent to kubevuln (it authenticates callers)
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )]
+    pub token_file: std::path::PathBuf,
+    /// Cluster name used in workload ids (wlid://cluster-<name>/...)
+    #[arg(long, env = "CLUSTER_NAME", default_value = "cluster")]
+    pub cluster_name: String,
+    /// Do not scan the images of running Pods at start and of new Pods as they appear
+    #[arg(long)]
+    pub no_image_scan: bool,
+    /// Seconds a Pod without an owner must exist before its images are scanned
+    #[arg(long, default_value_t = 0)]
+    pub naked_pod_guard_seconds: u64,
 }
 
 /// The continuous-scan matching rules (the chart's ConfigMap, mounted as a file).
@@ -73,6 +94,7 @@ struct MatchRule {
 
 struct Operator {
     args: OperatorArgs,
+    images: Arc<crate::operator_images::ImageScans>,
     auth: Auth,
     client: kube::Client,
     allowed: Vec<String>,
@@ -90,7 +112,15 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
         } else {
             args.allowed_users.clone()
         };
+        let images = Arc::new(crate::operator_images::ImageScans::new(
+            client.clone(),
+            args.kubevuln_url.clone(),
+            args.token_file.exists().then(|| args.token_file.clone()),
+            args.cluster_name.clone(),
+            std::time::Duration::from_secs(args.naked_pod_guard_seconds),
+        ));
         let operator = Arc::new(Operator {
+            images,
             auth: Auth::new(false, false, None, None, Some(client.clone()), None),
             client,
             allowed,
@@ -117,6 +147,9 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
         if !operator.args.no_startup_scan {
             tokio::spawn(startup_scan(operator.clone()));
         }
+        if !operator.args.no_image_scan {
+            tokio::spawn(operator.images.clone().watch_pods());
+        }
         if !operator.args.no_cleanup {
             for kind in WATCHED {
                 tokio::spawn(watch_deletions(operator.client.clone(), kind));
@@ -133,13 +166,6 @@ async fn serve(op: Arc<Operator>) -> Result<()> {
     crate::http_service::serve(&addr, op, handle).await
 }
 
-fn allowed(patterns: &[String], user: &str) -> bool {
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => user.starts_with(prefix),
-        None => p == user,
-    })
-}
-
 async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply {
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (req.method().clone(), path.as_str()) {
@@ -147,29 +173,11 @@ async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply
             reply(StatusCode::OK, json!({"status": "ok"}))
         }
         (Method::POST, "/v1/triggerAction") => {
-            let user = match op
-                .auth
-                .authenticate(
-                    &kubescape_apiserver::auth::PeerIdentity::None,
-                    req.headers(),
-                )
-                .await
-            {
-                Ok(u) => u,
-                Err(e) => {
-                    return reply(
-                        StatusCode::from_u16(e.code).unwrap_or(StatusCode::UNAUTHORIZED),
-                        json!({"error": "a valid ServiceAccount bearer token is required", "reason": e.message}),
-                    )
-                }
-            };
-            if !allowed(&op.allowed, &user.name) {
-                tracing::warn!(user = %user.name, "triggerAction refused: identity not in the allow-list");
-                return reply(
-                    StatusCode::FORBIDDEN,
-                    json!({"error": format!("{} may not trigger actions (allowed: {})", user.name, op.allowed.join(", "))}),
-                );
-            }
+            let user =
+                match crate::http_service::authorize(&op.auth, &op.allowed, req.headers()).await {
+                    Ok(u) => u,
+                    Err(refusal) => return refusal,
+                };
             let body = match req.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
@@ -210,7 +218,7 @@ async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
-                let span = tracing::info_span!("command", jobId = %job_id, parentId = %parent_id, command = %name, user = %user.name);
+                let span = tracing::info_span!("command", jobId = %job_id, parentId = %parent_id, command = %name, user = %user);
                 let outcome = {
                     let _e = span.enter();
                     tracing::info!("command received");
@@ -312,20 +320,19 @@ async fn execute(
             .await
             .map_err(internal)?
         }
-        "setKubescapeCronJob" => set_cronjob(op, command).await,
-        "updateKubescapeCronJob" => update_cronjob(op, command).await,
-        "deleteKubescapeCronJob" => delete_cronjob(op, command).await,
-        "scan"
-        | "scanRegistry"
-        | "scanRegistryV2"
-        | "setVulnScanCronJob"
-        | "updateVulnScanCronJob"
-        | "deleteVulnScanCronJob"
-        | "setRegistryScanCronJob"
-        | "updateRegistryScanCronJob"
-        | "deleteRegistryScanCronJob" => Err((
+        "setKubescapeCronJob" => set_cronjob(op, command, &POSTURE_SCANS).await,
+        "setVulnScanCronJob" => set_cronjob(op, command, &IMAGE_SCANS).await,
+        "setRegistryScanCronJob" => set_cronjob(op, command, &REGISTRY_SCANS).await,
+        "updateKubescapeCronJob" | "updateVulnScanCronJob" | "updateRegistryScanCronJob" => {
+            update_cronjob(op, command).await
+        }
+        "deleteKubescapeCronJob" | "deleteVulnScanCronJob" | "deleteRegistryScanCronJob" => {
+            delete_cronjob(op, command).await
+        }
+        "scan" => op.images.scan_command(command, job_id).await,
+        "scanRegistry" | "scanRegistryV2" => Err((
             StatusCode::NOT_IMPLEMENTED,
-            format!("{name}: image vulnerability scanning is not available in this version"),
+            format!("{name}: listing a registry's images is not available in this version; scan images by workload (scan) or one by one (kubevuln /v1/scanRegistryImage)"),
         )),
         "" => Err(bad("commandName is missing")),
         other => Err(bad(format!("unknown commandName {other:?}"))),
@@ -352,39 +359,80 @@ async fn cronjob_resource(client: &kube::Client) -> Result<ApiResource, CommandE
     ))
 }
 
-const TEMPLATE: &str = "kubescape-cronjob-template";
 const SCHEDULE_LABEL: &str = "kubescape.io/scheduled-scan";
 
+/// A kind of recurring scan: the chart's template ConfigMap it is made from, how its CronJobs
+/// are named, and the command the CronJob posts back.
+struct Recurring {
+    template: &'static str,
+    prefix: &'static str,
+    posts: &'static str,
+}
+
+const POSTURE_SCANS: Recurring = Recurring {
+    template: "kubescape-cronjob-template",
+    prefix: "ks-scheduled-scan",
+    posts: "kubescapeScan",
+};
+const IMAGE_SCANS: Recurring = Recurring {
+    template: "kubevuln-cronjob-template",
+    prefix: "kubevuln-schedule",
+    posts: "scan",
+};
+const REGISTRY_SCANS: Recurring = Recurring {
+    template: "registry-scan-cronjob-template",
+    prefix: "kubescape-registry-scan",
+    posts: "scanRegistryV2",
+};
+
+/// The CronJob parameters: `args.kubescapeJobParams` for posture scans, `args.jobParams` for
+/// the others upstream; either is accepted.
+fn job_params(command: &Value) -> &Value {
+    let args = &command["args"];
+    if args["kubescapeJobParams"].is_object() {
+        &args["kubescapeJobParams"]
+    } else {
+        &args["jobParams"]
+    }
+}
+
 fn schedule_of(command: &Value) -> Option<String> {
-    command["args"]["kubescapeJobParams"]["cronTabSchedule"]
+    job_params(command)["cronTabSchedule"]
         .as_str()
         .map(str::to_string)
 }
 
-async fn set_cronjob(op: &Operator, command: &Value) -> Result<String, CommandError> {
+async fn set_cronjob(
+    op: &Operator,
+    command: &Value,
+    kind: &Recurring,
+) -> Result<String, CommandError> {
     let ns = &op.args.namespace;
-    let schedule = schedule_of(command)
-        .ok_or_else(|| bad("args.kubescapeJobParams.cronTabSchedule is missing"))?;
+    let template_name = kind.template;
+    let schedule = schedule_of(command).ok_or_else(|| {
+        bad("args.kubescapeJobParams.cronTabSchedule (or args.jobParams.cronTabSchedule) is missing")
+    })?;
     let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(op.client.clone(), ns);
-    let template = configmaps
-        .get(TEMPLATE)
-        .await
-        .map_err(|e| internal(format!("cannot read ConfigMap {ns}/{TEMPLATE}: {e}")))?;
+    let template = configmaps.get(template_name).await.map_err(|e| {
+        internal(format!(
+            "cannot read ConfigMap {ns}/{template_name} (the chart's CronJob template): {e}"
+        ))
+    })?;
     let text = template
         .data
         .as_ref()
         .and_then(|d| d.get("cronjobTemplate"))
         .ok_or_else(|| {
             internal(format!(
-                "ConfigMap {ns}/{TEMPLATE} has no cronjobTemplate key"
+                "ConfigMap {ns}/{template_name} has no cronjobTemplate key"
             ))
         })?;
     let mut cronjob = match kubescape_posture::yaml::documents(text).into_iter().next() {
         Some(Ok(v)) if v.is_object() => v,
         _ => {
             return Err(internal(format!(
-                "cronjobTemplate in {ns}/{TEMPLATE} is not a CronJob manifest"
+                "cronjobTemplate in {ns}/{template_name} is not a CronJob manifest"
             )))
         }
     };
@@ -395,12 +443,20 @@ async fn set_cronjob(op: &Operator, command: &Value) -> Result<String, CommandEr
         .filter_map(|v| v.as_str().map(|s| s.to_ascii_lowercase()))
         .collect();
     let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
-    let mut name = format!("ks-scheduled-scan-{}", frameworks.join("-"));
+    let mut name = kind.prefix.to_string();
+    if kind.posts == "kubescapeScan" {
+        name = format!("{name}-{}", frameworks.join("-"));
+    }
     // CronJob names are limited so that their Jobs' names fit.
     name.truncate(52 - 7);
     let name = format!("{}-{suffix}", name.trim_end_matches('-'));
-    // What the CronJob will post: a kubescapeScan command with the same scan arguments.
-    let request = json!({"commands": [{"commandName": "kubescapeScan", "designators": command["designators"], "args": {"scanV1": command["args"]["scanV1"]}}]});
+    // What the CronJob will post: the scan command with the same targets and arguments.
+    let mut args = command["args"].clone();
+    if let Some(a) = args.as_object_mut() {
+        a.remove("kubescapeJobParams");
+        a.remove("jobParams");
+    }
+    let request = json!({"commands": [{"commandName": kind.posts, "wlid": command["wlid"], "wildWlid": command["wildWlid"], "designators": command["designators"], "args": args}]});
     let cm = k8s_openapi::api::core::v1::ConfigMap {
         metadata: kube::api::ObjectMeta {
             name: Some(name.clone()),
@@ -435,7 +491,7 @@ async fn set_cronjob(op: &Operator, command: &Value) -> Result<String, CommandEr
     if !pointed {
         let _ = configmaps.delete(&name, &DeleteParams::default()).await;
         return Err(internal(format!(
-            "cronjobTemplate in {ns}/{TEMPLATE} mounts no ConfigMap volume for the request body"
+            "cronjobTemplate in {ns}/{template_name} mounts no ConfigMap volume for the request body"
         )));
     }
     let obj: DynamicObject = serde_json::from_value(cronjob).map_err(internal)?;
@@ -451,11 +507,13 @@ async fn set_cronjob(op: &Operator, command: &Value) -> Result<String, CommandEr
 }
 
 fn target_name(command: &Value) -> Result<String, CommandError> {
-    command["args"]["kubescapeJobParams"]["name"]
+    job_params(command)["name"]
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| bad("args.kubescapeJobParams.name (the CronJob to change) is missing"))
+        .ok_or_else(|| {
+            bad("args.kubescapeJobParams.name (or args.jobParams.name: the CronJob to change) is missing")
+        })
 }
 
 async fn update_cronjob(op: &Operator, command: &Value) -> Result<String, CommandError> {
@@ -597,7 +655,7 @@ async fn watch_changes(
 }
 
 /// A change seen by [`follow`].
-enum Change {
+pub(crate) enum Change {
     Applied(DynamicObject),
     Deleted(DynamicObject),
 }
@@ -607,17 +665,31 @@ enum Change {
 /// version after `410 Gone` or a failed watch. The bounded channel holds the watch back while
 /// the consumer is busy.
 fn follow(api: Api<DynamicObject>, what: String) -> tokio::sync::mpsc::Receiver<Change> {
+    follow_from(api, what, String::new())
+}
+
+/// [`follow`] from a known resourceVersion (that of a LIST just made), so nothing between the
+/// list and the watch is missed.
+pub(crate) fn follow_from(
+    api: Api<DynamicObject>,
+    what: String,
+    version: String,
+) -> tokio::sync::mpsc::Receiver<Change> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         let what = what.as_str();
-        follow_into(api, what, tx).await;
+        follow_into(api, what, version, tx).await;
     });
     rx
 }
 
-async fn follow_into(api: Api<DynamicObject>, what: &str, tx: tokio::sync::mpsc::Sender<Change>) {
+async fn follow_into(
+    api: Api<DynamicObject>,
+    what: &str,
+    mut rv: String,
+    tx: tokio::sync::mpsc::Sender<Change>,
+) {
     use futures_util::StreamExt;
-    let mut rv = String::new();
     loop {
         if rv.is_empty() {
             match api.list_metadata(&ListParams::default().limit(1)).await {
@@ -715,6 +787,44 @@ async fn watch_deletions(
 }
 
 async fn remove_results(client: &kube::Client, namespace: &str, kind: &str, name: &str) {
+    // Vulnerability summaries: one per container, found by the workload labels.
+    let summaries: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(
+                "spdx.softwarecomposition.kubescape.io",
+                "v1beta1",
+                "VulnerabilityManifestSummary",
+            ),
+            "vulnerabilitymanifestsummaries",
+        ),
+    );
+    let selector = format!("kubescape.io/workload-kind={kind},kubescape.io/workload-name={name}");
+    match summaries
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await
+    {
+        Ok(list) => {
+            for item in list.items {
+                let Some(object) = item.metadata.name else {
+                    continue;
+                };
+                match summaries.delete(&object, &DeleteParams::default()).await {
+                    Ok(_) => {
+                        tracing::info!(namespace, kind, name, summary = %object, "removed the vulnerability summary of a deleted workload")
+                    }
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => {
+                        tracing::warn!(namespace, kind, name, error = %e, "cannot remove a vulnerability summary of a deleted workload")
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(namespace, kind, name, error = %e, "cannot list the vulnerability summaries of a deleted workload")
+        }
+    }
     let object = crate::serve_kubescape::scan_name(kind, name);
     for (plural, k) in [
         ("workloadconfigurationscans", "WorkloadConfigurationScan"),
@@ -754,12 +864,15 @@ mod tests {
             "system:serviceaccount:kubescape:*".to_string(),
             "admin".to_string(),
         ];
-        assert!(allowed(
+        assert!(crate::http_service::allowed(
             &patterns,
             "system:serviceaccount:kubescape:scheduler"
         ));
-        assert!(allowed(&patterns, "admin"));
-        assert!(!allowed(&patterns, "system:serviceaccount:default:x"));
+        assert!(crate::http_service::allowed(&patterns, "admin"));
+        assert!(!crate::http_service::allowed(
+            &patterns,
+            "system:serviceaccount:default:x"
+        ));
         let cmd = json!({"commandName": "kubescapeScan", "designators": [{"designatorType": "Attributes", "attributes": {"namespace": "shop"}}],
             "args": {"scanV1": {"targetType": "framework", "targetNames": ["nsa"]}}});
         let r = scan_request(&cmd);

@@ -104,7 +104,18 @@ pub fn run(a: VulndbArgs) -> Result<ExitCode> {
             let listing = listing
                 .as_deref()
                 .context("no listing URL: pass --listing URL or set KUBESCAPE_VULNDB_LISTING")?;
-            update(&path, listing)
+            let started = std::time::Instant::now();
+            let db = update_database(&path, listing)?;
+            for source in &db.metadata.sources {
+                eprintln!("{}: {} records", source.location, source.records);
+            }
+            eprintln!(
+                "updated {} from {listing}: {} records in {:.1} s",
+                path.display(),
+                db.metadata.records,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         VulndbCommand::Status { max_age_hours } => {
             let db = Database::load(
@@ -165,7 +176,9 @@ fn resolve(base: &str, url: &str) -> String {
     }
 }
 
-fn update(path: &std::path::Path, listing_url: &str) -> Result<ExitCode> {
+/// Rebuilds the database at `path` from the record archives a listing names (each checked
+/// against its sha256). Nothing is replaced unless every archive downloads and verifies.
+pub fn update_database(path: &std::path::Path, listing_url: &str) -> Result<Database> {
     use sha2::Digest;
     let started = std::time::Instant::now();
     let agent = ureq::AgentBuilder::new()
@@ -230,7 +243,7 @@ fn update(path: &std::path::Path, listing_url: &str) -> Result<ExitCode> {
             bail!("{url}: checksum mismatch (listing says sha256 {want}, downloaded {got}); the database was not changed");
         }
         let imported = kubescape_vulndb::import::import_path(&file)?;
-        eprintln!("{url}: {} records", imported.advisories.len());
+        tracing::info!(source = %url, records = imported.advisories.len(), "records imported");
         infos.push(SourceInfo {
             location: url,
             records: imported.advisories.len(),
@@ -239,11 +252,12 @@ fn update(path: &std::path::Path, listing_url: &str) -> Result<ExitCode> {
     }
     let db = Database::new(all, infos);
     db.save(path)?;
-    eprintln!(
-        "updated {} from {listing_url}: {} records in {:.1} s",
-        path.display(),
-        db.metadata.records,
-        started.elapsed().as_secs_f64()
+    tracing::info!(
+        db = %path.display(),
+        listing = listing_url,
+        records = db.metadata.records,
+        seconds = started.elapsed().as_secs_f64(),
+        "vulnerability database updated"
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(db)
 }

@@ -7,6 +7,9 @@
 //! of a veth pair this test creates (its peer sits in a network namespace the test also
 //! creates); both are removed at the end.
 
+#[path = "../../image/tests/common/mod.rs"]
+mod common;
+
 use kubescape_testenv::storage::StorageServer;
 use kubescape_testenv::TestCluster;
 use std::net::{IpAddr, Ipv4Addr};
@@ -381,6 +384,7 @@ subjects: [{{kind: User, name: limited, apiGroup: rbac.authorization.k8s.io}}]
     );
 
     posture_service_publishes_scans(cluster, &ns, dir.path());
+    image_scans_publish_results(cluster, &ns, dir.path());
 }
 
 /// `kubescape serve kubescape` scans the namespace on request and publishes one
@@ -535,6 +539,7 @@ spec:
             "--allowed-users",
             "admin",
             "--no-startup-scan",
+            "--no-image-scan",
             "--kubescape-url",
             &base,
         ])
@@ -714,4 +719,483 @@ fn bearer_tokens_config_file_and_self_signed_certificate() {
     assert_eq!(names, ["c"]);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A running role process, killed on drop.
+struct Role(std::process::Child);
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    log: impl Fn() -> String,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}\n{}", log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Image scanning end to end: the operator (ServiceAccount-style token, TokenReview) finds the
+/// Pods' images at start and as new Pods appear, kubevuln pulls them from a real registry,
+/// matches them against a database of the real records, and the SBOM, manifest, VEX and
+/// per-container summaries are listed with kubectl through kube-apiserver. The image shared by
+/// two workloads is cataloged once. A recurring image scan is created as CronJob + ConfigMap and
+/// `kubescape http-request` with its body triggers a scan; deleting a workload removes its
+/// summary; unauthenticated calls are refused.
+fn image_scans_publish_results(cluster: &TestCluster, ns: &str, dir: &std::path::Path) {
+    let kubescape = env!("CARGO_BIN_EXE_kubescape");
+    let registry = common::Registry::start(None);
+    registry.push(&common::kit().join("apps.oci"), "kit/apps:1");
+    let image = format!("{}/kit/apps:1", registry.addr);
+    let vulndata =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/vulndata");
+    let db = dir.join("vulndb.json.gz");
+    let out = Command::new(kubescape)
+        .args(["vulndb", "--db"])
+        .arg(&db)
+        .arg("import")
+        .arg(vulndata.join("pypa-osv"))
+        .arg(vulndata.join("go-osv"))
+        .output()
+        .unwrap();
+    assert_ok("vulndb import", &out);
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, cluster.admin_token()).unwrap();
+
+    // kubevuln
+    let kubevuln_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let kubevuln_log = dir.join("kubevuln.log");
+    let _kubevuln = Role(
+        Command::new(kubescape)
+            .args(["serve", "kubevuln", "--bind-address", "127.0.0.1", "--port"])
+            .arg(kubevuln_port.to_string())
+            .args([
+                "--namespace",
+                ns,
+                "--allowed-users",
+                "admin",
+                "--insecure-registries",
+            ])
+            .arg(&registry.addr)
+            .arg("--db")
+            .arg(&db)
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .env("KUBESCAPE_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&kubevuln_log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let kubevuln_text = || std::fs::read_to_string(&kubevuln_log).unwrap_or_default();
+    let kubevuln_url = format!("http://127.0.0.1:{kubevuln_port}");
+    let status_of = |path: &str, token: Option<&str>| -> (u16, serde_json::Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-o", "-", "-w", "\n%{http_code}"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd.arg(format!("{kubevuln_url}{path}")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    };
+    wait_for(
+        "kubevuln did not become ready (database loaded)",
+        Duration::from_secs(60),
+        kubevuln_text,
+        || status_of("/v1/readiness", None).0 == 200,
+    );
+    assert_eq!(status_of("/v1/liveness", None).0, 200);
+    // Scan requests need a valid token of an allowed identity.
+    let post_kubevuln = |token: Option<&str>| -> u16 {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd
+            .args(["--data-binary", &format!(r#"{{"imageTag":"{image}"}}"#)])
+            .arg(format!("{kubevuln_url}/v1/sbomCreation"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    assert_eq!(post_kubevuln(None), 401);
+    assert_eq!(post_kubevuln(Some("not-a-token")), 401);
+    assert_eq!(post_kubevuln(Some(cluster.limited_token())), 403);
+
+    // Workloads as the controllers would leave them (this cluster runs no controller manager):
+    // Deployment -> ReplicaSet -> Pod, and a second Deployment with the same image.
+    let workload = |name: &str| {
+        cluster.apply_yaml(&format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: app, image: \"{image}\"}}]
+"
+        ));
+        let uid = cluster.kubectl_ok(&[
+            "get",
+            "deployment",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        cluster.apply_yaml(&format!(
+            "apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: {name}-5d9f
+  namespace: {ns}
+  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: {name}, uid: {uid}, controller: true}}]
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: app, image: \"{image}\"}}]
+"
+        ));
+        let rs_uid = cluster.kubectl_ok(&[
+            "get",
+            "replicaset",
+            &format!("{name}-5d9f"),
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        cluster.apply_yaml(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}-5d9f-abcde
+  namespace: {ns}
+  labels: {{app: {name}}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {name}-5d9f, uid: {rs_uid}, controller: true}}]
+spec:
+  containers: [{{name: app, image: \"{image}\"}}]
+"
+        ));
+    };
+    workload("shop");
+
+    // The operator: scans the running Pods at start, then new ones.
+    let operator_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let operator_log = dir.join("operator-images.log");
+    let _operator = Role(
+        Command::new(kubescape)
+            .args(["serve", "operator", "--bind-address", "127.0.0.1", "--port"])
+            .arg(operator_port.to_string())
+            .args([
+                "--namespace",
+                ns,
+                "--allowed-users",
+                "admin",
+                "--no-startup-scan",
+                "--cluster-name",
+                "e2e",
+                "--kubevuln-url",
+                &kubevuln_url,
+            ])
+            .arg("--token-file")
+            .arg(&token_file)
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .env("KUBESCAPE_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&operator_log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let logs = || {
+        format!(
+            "operator:\n{}\nkubevuln:\n{}",
+            std::fs::read_to_string(&operator_log).unwrap_or_default(),
+            kubevuln_text()
+        )
+    };
+    let summary = |name: &str| -> Option<serde_json::Value> {
+        let out = cluster.kubectl(&[
+            "get",
+            "vulnerabilitymanifestsummary",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "json",
+        ]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    };
+    wait_for(
+        "the start-up image scan published no summary for deployment-shop-app",
+        Duration::from_secs(120),
+        logs,
+        || summary("deployment-shop-app").is_some(),
+    );
+    // A new workload and a naked Pod with the same image, seen by the watcher.
+    workload("cart");
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: solo, namespace: {ns}}}
+spec:
+  containers: [{{name: main, image: \"{image}\"}}]
+"
+    ));
+    wait_for(
+        "the watcher's scans published no summaries for deployment-cart-app and pod-solo-main",
+        Duration::from_secs(120),
+        logs,
+        || summary("deployment-cart-app").is_some() && summary("pod-solo-main").is_some(),
+    );
+
+    // What kubectl lists through kube-apiserver: the image's manifest, SBOM and VEX, and the
+    // summaries pointing at the manifest, with counts equal to its matches.
+    let manifests = cluster.get_json(&["get", "vulnerabilitymanifests", "-n", ns]);
+    let items = manifests["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one image, one manifest: {manifests}");
+    let manifest = &items[0];
+    let slug = manifest["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(slug.contains("kit-apps-1"), "{slug}");
+    let matches = manifest["spec"]["payload"]["matches"].as_array().unwrap();
+    assert!(
+        !matches.is_empty(),
+        "apps.oci holds vulnerable Python packages and a Go binary"
+    );
+    assert_eq!(manifest["spec"]["metadata"]["tool"]["name"], "kubescape-rs");
+    assert!(manifest["spec"]["metadata"]["tool"]["databaseVersion"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty()));
+    let digest = manifest["metadata"]["annotations"]["kubescape.io/image-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let sbom = cluster.get_json(&["get", "sbomsyft", &slug, "-n", ns]);
+    assert!(sbom["spec"]["syft"]["artifacts"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+    let vex = cluster.get_json(&["get", "openvulnerabilityexchangecontainer", &slug, "-n", ns]);
+    assert_eq!(
+        vex["spec"]["statements"].as_array().map(|s| !s.is_empty()),
+        Some(true),
+        "{vex}"
+    );
+    let by_severity = |sev: &str| {
+        matches
+            .iter()
+            .filter(|m| {
+                m["vulnerability"]["severity"]
+                    .as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case(sev)
+            })
+            .count() as u64
+    };
+    for name in [
+        "deployment-shop-app",
+        "deployment-cart-app",
+        "pod-solo-main",
+    ] {
+        let s = summary(name).unwrap();
+        assert_eq!(
+            s["spec"]["vulnerabilitiesRef"]["all"]["name"],
+            slug.as_str()
+        );
+        for sev in ["critical", "high", "medium", "low", "negligible", "unknown"] {
+            assert_eq!(
+                s["spec"]["severities"][sev]["all"].as_u64(),
+                Some(by_severity(sev)),
+                "{name} {sev}: {s}"
+            );
+        }
+    }
+    let shop = summary("deployment-shop-app").unwrap();
+    assert_eq!(
+        shop["metadata"]["labels"]["kubescape.io/workload-kind"],
+        "Deployment"
+    );
+    assert_eq!(
+        shop["metadata"]["annotations"]["kubescape.io/image-id"],
+        digest.as_str()
+    );
+    // Three workloads, one image: pulled and cataloged once, the stored result reused.
+    let cataloged = kubevuln_text().matches("image cataloged").count();
+    assert_eq!(cataloged, 1, "{}", logs());
+    // The namespace total (computed by storage) counts the three summaries.
+    let total = cluster.get_json(&["get", "vulnerabilitysummary", ns]);
+    assert_eq!(
+        total["spec"]["severities"]["high"]["all"].as_u64(),
+        Some(3 * by_severity("high")),
+        "{total}"
+    );
+
+    // triggerAction: refused without a token; a `scan` of one workload with one.
+    let trigger = |token: Option<&str>, body: &serde_json::Value| -> (u16, serde_json::Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd
+            .args(["--data-binary", &body.to_string()])
+            .arg(format!("http://127.0.0.1:{operator_port}/v1/triggerAction"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(body).unwrap_or_default(),
+        )
+    };
+    let scan = serde_json::json!({"commands": [{"commandName": "scan", "wlid": format!("wlid://cluster-e2e/namespace-{ns}/deployment-shop")}]});
+    assert_eq!(trigger(None, &scan).0, 401);
+    let (code, answer) = trigger(Some(cluster.admin_token()), &scan);
+    assert_eq!(code, 200, "{answer}\n{}", logs());
+    assert!(
+        answer["results"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("1 container image scans requested"),
+        "{answer}"
+    );
+    // The job is visible in kubevuln's status API, and it reuses the stored manifest.
+    wait_for(
+        "the requested rescan did not finish",
+        Duration::from_secs(60),
+        logs,
+        || {
+            kubevuln_text()
+                .matches("stored result of this scanner and database reused")
+                .count()
+                >= 3
+        },
+    );
+
+    // A recurring image scan: CronJob + ConfigMap from the chart's template, and the body the
+    // CronJob would post, sent with `kubescape http-request`, triggers a scan.
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1
+kind: ConfigMap
+metadata: {{name: kubevuln-cronjob-template, namespace: {ns}}}
+data:
+  cronjobTemplate: |
+    apiVersion: batch/v1beta1
+    kind: CronJob
+    metadata: {{name: kubevuln-scheduler}}
+    spec:
+      schedule: \"0 0 * * *\"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: kubevuln-scheduler
+                image: kubescape
+                args: [http-request, --path-body=/home/ks/request-body.json]
+                volumeMounts: [{{name: request-body, mountPath: /home/ks/request-body.json, subPath: request-body.json}}]
+              volumes: [{{name: request-body, configMap: {{name: kubevuln-scheduler}}}}]
+"
+    ));
+    let set = serde_json::json!({"commands": [{"commandName": "setVulnScanCronJob",
+        "designators": [{"designatorType": "Attributes", "attributes": {"namespace": ns}}],
+        "args": {"jobParams": {"cronTabSchedule": "15 3 * * *"}}}]});
+    let (code, answer) = trigger(Some(cluster.admin_token()), &set);
+    assert_eq!(code, 200, "{answer}\n{}", logs());
+    let cronjobs = cluster.get_json(&[
+        "get",
+        "cronjobs",
+        "-n",
+        ns,
+        "-l",
+        "kubescape.io/scheduled-scan",
+    ]);
+    let cronjob = &cronjobs["items"][0];
+    let name = cronjob["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with("kubevuln-schedule-") && name.len() <= 52,
+        "{name}"
+    );
+    assert_eq!(cronjob["spec"]["schedule"], "15 3 * * *");
+    let body = cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        &name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.data.request-body\\.json}",
+    ]);
+    let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(request["commands"][0]["commandName"], "scan");
+    let body_file = dir.join("request-body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let before = std::fs::read_to_string(&operator_log)
+        .unwrap_or_default()
+        .matches("image scan requested")
+        .count();
+    let out = Command::new(kubescape)
+        .args(["http-request", "--method=POST", "--scheme=http"])
+        .arg(format!("--host=127.0.0.1:{operator_port}"))
+        .arg("--path=v1/triggerAction")
+        .arg(format!("--path-body={}", body_file.display()))
+        .arg(format!("--token-file={}", token_file.display()))
+        .output()
+        .unwrap();
+    assert_ok("http-request with the CronJob's body", &out);
+    let after = std::fs::read_to_string(&operator_log)
+        .unwrap_or_default()
+        .matches("image scan requested")
+        .count();
+    assert!(
+        after >= before + 3,
+        "the namespace's three containers: {before} -> {after}\n{}",
+        logs()
+    );
+
+    // Deleting a workload removes its summary (the image's manifest stays for the others).
+    cluster.kubectl_ok(&["delete", "deployment", "cart", "-n", ns]);
+    wait_for(
+        "the deleted deployment's vulnerability summary is still there",
+        Duration::from_secs(30),
+        logs,
+        || summary("deployment-cart-app").is_none(),
+    );
+    assert!(summary("deployment-shop-app").is_some());
 }

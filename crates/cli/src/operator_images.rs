@@ -1,0 +1,455 @@
+//! The operator's image scanning: which containers a `scan` command selects, the workload each
+//! belongs to, the pull credentials its Pod names, and the requests sent to kubevuln; plus the
+//! Pod watcher that has every new container image scanned (all running Pods at start).
+//!
+//! Scans are requested once per (workload, container, image): the same image in many workloads
+//! is pulled and matched once, since kubevuln reuses the stored result of a digest, but each
+//! workload still gets its summary.
+
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type CommandError = (hyper::StatusCode, String);
+
+pub struct ImageScans {
+    pub client: kube::Client,
+    pub kubevuln_url: String,
+    /// The bearer token sent to kubevuln (the operator's ServiceAccount token).
+    pub token_file: Option<std::path::PathBuf>,
+    pub cluster_name: String,
+    /// Pods without an owner are scanned only once they have existed this long (short-lived
+    /// one-off Pods would otherwise each cost a pull).
+    pub naked_pod_guard: Duration,
+    pub http: ureq::Agent,
+    requested: Mutex<HashSet<String>>,
+}
+
+/// One container to scan and the workload it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    wlid: String,
+    container: String,
+    image: String,
+    /// `status.containerStatuses[].imageID` when the kubelet reported it.
+    image_id: String,
+    namespace: String,
+    pull_secrets: Vec<String>,
+}
+
+impl ImageScans {
+    pub fn new(
+        client: kube::Client,
+        kubevuln_url: String,
+        token_file: Option<std::path::PathBuf>,
+        cluster_name: String,
+        naked_pod_guard: Duration,
+    ) -> Self {
+        ImageScans {
+            client,
+            kubevuln_url,
+            token_file,
+            cluster_name,
+            naked_pod_guard,
+            http: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .build(),
+            requested: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The `scan` command: every container of the Pods the command selects (wlid, wildWlid or
+    /// namespace designators; none = the whole cluster), scanned even when scanned before.
+    pub async fn scan_command(
+        &self,
+        command: &Value,
+        job_id: &str,
+    ) -> Result<String, CommandError> {
+        let selection = Selection::of(command);
+        let pods: Api<Pod> = match &selection.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        let list = pods.list(&ListParams::default()).await.map_err(|e| {
+            (
+                hyper::StatusCode::BAD_GATEWAY,
+                format!("cannot list Pods: {e}"),
+            )
+        })?;
+        let mut targets = Vec::new();
+        for pod in &list.items {
+            for t in self.targets(pod).await {
+                if selection.matches(&t.wlid) && !targets.contains(&t) {
+                    targets.push(t);
+                }
+            }
+        }
+        let mut sent = 0;
+        let mut errors = Vec::new();
+        for t in &targets {
+            match self.request(t, job_id).await {
+                Ok(()) => sent += 1,
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() && sent == 0 {
+            return Err((hyper::StatusCode::BAD_GATEWAY, errors.join("; ")));
+        }
+        Ok(format!(
+            "{sent} container image scans requested{}",
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} refused: {}", errors.len(), errors.join("; "))
+            }
+        ))
+    }
+
+    /// Scans the images of every Pod now, then of every Pod created or changed from then on.
+    pub async fn watch_pods(self: Arc<Self>) {
+        let pods: Api<Pod> = Api::all(self.client.clone());
+        let version = loop {
+            match pods.list(&ListParams::default()).await {
+                Ok(list) => {
+                    for pod in &list.items {
+                        self.consider(pod).await;
+                    }
+                    break list.metadata.resource_version.unwrap_or_default();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list Pods for the start-up image scan; retrying");
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            }
+        };
+        let api: Api<DynamicObject> = Api::all_with(
+            self.client.clone(),
+            &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Pod"), "pods"),
+        );
+        let mut changes = crate::serve_operator::follow_from(api, "Pod".into(), version);
+        while let Some(change) = changes.recv().await {
+            let crate::serve_operator::Change::Applied(obj) = change else {
+                continue;
+            };
+            let Ok(pod) = serde_json::to_value(&obj).and_then(serde_json::from_value::<Pod>) else {
+                continue;
+            };
+            self.consider(&pod).await;
+        }
+    }
+
+    /// A Pod seen at start or by the watch: naked Pods wait out the guard time first.
+    async fn consider(self: &Arc<Self>, pod: &Pod) {
+        let naked = pod
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_none_or(|o| o.is_empty());
+        if naked {
+            let age = pod
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| {
+                    let seconds = k8s_openapi::jiff::Timestamp::now().as_second() - t.0.as_second();
+                    Duration::from_secs(seconds.max(0) as u64)
+                })
+                .unwrap_or_default();
+            if age < self.naked_pod_guard {
+                // Looked at again once the guard time has passed, if the Pod still exists.
+                let wait = self.naked_pod_guard - age;
+                let this = self.clone();
+                let (ns, name) = (
+                    pod.metadata.namespace.clone().unwrap_or_default(),
+                    pod.metadata.name.clone().unwrap_or_default(),
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let pods: Api<Pod> = Api::namespaced(this.client.clone(), &ns);
+                    if let Ok(Some(pod)) = pods.get_opt(&name).await {
+                        this.request_new(&pod).await;
+                    }
+                });
+                return;
+            }
+        }
+        self.request_new(pod).await;
+    }
+
+    /// Requests the scans of the Pod's containers that were not requested before.
+    async fn request_new(&self, pod: &Pod) {
+        for t in self.targets(pod).await {
+            let key = format!(
+                "{}|{}|{}",
+                t.wlid,
+                t.container,
+                if t.image_id.is_empty() {
+                    &t.image
+                } else {
+                    &t.image_id
+                }
+            );
+            if !self.requested.lock().expect("lock").insert(key.clone()) {
+                continue;
+            }
+            let job = uuid::Uuid::new_v4().to_string();
+            match self.request(&t, &job).await {
+                Ok(()) => {}
+                Err(e) => {
+                    // Not marked as requested, so the next change of the Pod tries again.
+                    self.requested.lock().expect("lock").remove(&key);
+                    tracing::warn!(jobId = %job, error = %e, "image scan request failed");
+                }
+            }
+        }
+    }
+
+    /// The containers of a Pod, with the workload that owns it.
+    async fn targets(&self, pod: &Pod) -> Vec<Target> {
+        let Some(spec) = &pod.spec else {
+            return Vec::new();
+        };
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let (kind, name) = self.top_owner(pod).await;
+        let wlid = format!(
+            "wlid://cluster-{}/namespace-{namespace}/{}-{name}",
+            self.cluster_name,
+            kind.to_ascii_lowercase()
+        );
+        let statuses = pod.status.as_ref();
+        let image_id = |container: &str| -> String {
+            statuses
+                .into_iter()
+                .flat_map(|s| {
+                    s.container_statuses
+                        .iter()
+                        .flatten()
+                        .chain(s.init_container_statuses.iter().flatten())
+                })
+                .find(|c| c.name == container)
+                .map(|c| c.image_id.clone())
+                .unwrap_or_default()
+        };
+        let pull_secrets: Vec<String> = spec
+            .image_pull_secrets
+            .iter()
+            .flatten()
+            .map(|s| s.name.clone())
+            .collect();
+        spec.containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+            .filter_map(|c| {
+                Some(Target {
+                    wlid: wlid.clone(),
+                    container: c.name.clone(),
+                    image: c.image.clone().filter(|i| !i.is_empty())?,
+                    image_id: image_id(&c.name),
+                    namespace: namespace.clone(),
+                    pull_secrets: pull_secrets.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The workload a Pod belongs to: its controller's controller (ReplicaSet -> Deployment,
+    /// Job -> CronJob), else its controller, else the Pod itself.
+    async fn top_owner(&self, pod: &Pod) -> (String, String) {
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let Some(owner) = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .or_else(|| pod.metadata.owner_references.iter().flatten().next())
+        else {
+            return ("Pod".into(), pod.metadata.name.clone().unwrap_or_default());
+        };
+        let (group, version) = match owner.api_version.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), owner.api_version.clone()),
+        };
+        if matches!(owner.kind.as_str(), "ReplicaSet" | "Job") {
+            let plural = format!("{}s", owner.kind.to_ascii_lowercase());
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(&group, &version, &owner.kind),
+                &plural,
+            );
+            let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &ns, &resource);
+            if let Ok(Some(parent)) = api.get_opt(&owner.name).await {
+                if let Some(top) = parent
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .find(|o| o.controller == Some(true))
+                {
+                    return (top.kind.clone(), top.name.clone());
+                }
+            }
+        }
+        (owner.kind.clone(), owner.name.clone())
+    }
+
+    /// Registry credentials from the Pod's imagePullSecrets, in the body's `credentialslist`
+    /// shape. Unreadable secrets are skipped (the image may be public).
+    async fn credentials(&self, t: &Target) -> Vec<Value> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &t.namespace);
+        let mut out = Vec::new();
+        for name in &t.pull_secrets {
+            let secret = match secrets.get(name).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(namespace = %t.namespace, secret = %name, error = %e, "cannot read an imagePullSecret");
+                    continue;
+                }
+            };
+            let data = secret.data.unwrap_or_default();
+            let raw = data
+                .get(".dockerconfigjson")
+                .or_else(|| data.get(".dockercfg"));
+            let Some(doc) = raw.and_then(|b| serde_json::from_slice::<Value>(&b.0).ok()) else {
+                continue;
+            };
+            // .dockerconfigjson nests entries under "auths"; the legacy .dockercfg does not.
+            let auths = doc.get("auths").unwrap_or(&doc);
+            for (server, entry) in auths.as_object().into_iter().flatten() {
+                out.push(json!({
+                    "serveraddress": server,
+                    "username": entry["username"].as_str().unwrap_or_default(),
+                    "password": entry["password"].as_str().unwrap_or_default(),
+                    "auth": entry["auth"].as_str().unwrap_or_default(),
+                    "registrytoken": entry["identitytoken"].as_str().unwrap_or_default(),
+                }));
+            }
+        }
+        out
+    }
+
+    async fn request(&self, t: &Target, parent_job: &str) -> Result<(), String> {
+        let job = uuid::Uuid::new_v4().to_string();
+        let body = json!({
+            "imageTag": t.image,
+            "imageHash": t.image_id,
+            "wlid": t.wlid,
+            "containerName": t.container,
+            "jobID": job,
+            "parentJobID": parent_job,
+            "credentialslist": self.credentials(t).await,
+            "session": {"jobIDs": [parent_job, job], "rootJobID": parent_job, "actionTitle": "vulnerability-scan"},
+        });
+        let url = format!("{}/v1/scanImage", self.kubevuln_url.trim_end_matches('/'));
+        let token = match &self.token_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| format!("cannot read --token-file {}: {e}", f.display()))?,
+            None => String::new(),
+        };
+        let http = self.http.clone();
+        let sent = tokio::task::spawn_blocking(move || {
+            let mut req = http
+                .post(&url)
+                .set("Content-Type", "application/json")
+                .set("X-Job-ID", &job);
+            if !token.is_empty() {
+                req = req.set("Authorization", &format!("Bearer {token}"));
+            }
+            match req.send_string(&body.to_string()) {
+                Ok(_) => Ok(job),
+                Err(ureq::Error::Status(code, r)) => Err(format!(
+                    "kubevuln answered {code}: {}",
+                    r.into_string().unwrap_or_default()
+                )),
+                Err(e) => Err(format!("kubevuln is unreachable: {e}")),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let job = sent?;
+        tracing::info!(jobId = %job, parentId = %parent_job, wlid = %t.wlid, container = %t.container, image = %t.image, "image scan requested");
+        Ok(())
+    }
+}
+
+/// What a `scan` command selects: one workload (`wlid`), a prefix (`wildWlid`), or a
+/// namespace (designator attribute).
+#[derive(Debug, Default)]
+struct Selection {
+    namespace: Option<String>,
+    wlid: Option<String>,
+    prefix: Option<String>,
+}
+
+impl Selection {
+    fn of(command: &Value) -> Self {
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+        let wlid = text(&command["wlid"]);
+        let prefix = text(&command["wildWlid"]).map(|w| w.trim_end_matches('*').to_string());
+        let namespace = wlid
+            .as_deref()
+            .or(prefix.as_deref())
+            .and_then(|w| {
+                w.split('/')
+                    .find_map(|p| p.strip_prefix("namespace-"))
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+            })
+            .or_else(|| {
+                command["designators"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|d| text(&d["attributes"]["namespace"]))
+            });
+        Selection {
+            namespace,
+            wlid,
+            prefix,
+        }
+    }
+
+    fn matches(&self, wlid: &str) -> bool {
+        // Cluster names differ between a backend's wlids and ours: compare from the namespace on.
+        let tail = |w: &str| {
+            w.find("/namespace-")
+                .map_or(w.to_string(), |i| w[i..].to_string())
+        };
+        if let Some(w) = &self.wlid {
+            return tail(w).eq_ignore_ascii_case(&tail(wlid));
+        }
+        if let Some(p) = &self.prefix {
+            return tail(wlid)
+                .to_ascii_lowercase()
+                .starts_with(&tail(p).to_ascii_lowercase());
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selections() {
+        let s = Selection::of(&json!({"wlid": "wlid://cluster-x/namespace-shop/deployment-web"}));
+        assert_eq!(s.namespace.as_deref(), Some("shop"));
+        assert!(s.matches("wlid://cluster-ours/namespace-shop/deployment-web"));
+        assert!(!s.matches("wlid://cluster-ours/namespace-shop/deployment-web2"));
+        let s = Selection::of(&json!({"wildWlid": "wlid://cluster-x/namespace-shop/*"}));
+        assert!(s.matches("wlid://cluster-ours/namespace-shop/statefulset-db"));
+        assert!(!s.matches("wlid://cluster-ours/namespace-other/statefulset-db"));
+        let s = Selection::of(
+            &json!({"designators": [{"designatorType": "Attributes", "attributes": {"namespace": "team"}}]}),
+        );
+        assert_eq!(s.namespace.as_deref(), Some("team"));
+        assert!(s.matches("wlid://cluster-ours/namespace-team/pod-x"));
+        let all = Selection::of(&json!({}));
+        assert_eq!(all.namespace, None);
+        assert!(all.matches("anything"));
+    }
+}
