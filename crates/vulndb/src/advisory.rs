@@ -27,7 +27,7 @@ pub struct Advisory {
 pub struct Affected {
     /// OSV ecosystem, with the distro release where there is one (`PyPI`, `Go`, `Alpine:v3.10`).
     pub ecosystem: String,
-    /// Package name as the ecosystem spells it (normalised for PyPI).
+    /// Package name as the ecosystem spells it (normalised for PyPI and Packagist).
     pub package: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
@@ -63,9 +63,14 @@ impl RangeEvent {
     }
 }
 
-/// PyPI names compare case-insensitively with `-`, `_` and `.` equivalent (PEP 503).
+/// The name a package is indexed and looked up by. PyPI names compare case-insensitively with
+/// `-`, `_` and `.` equivalent (PEP 503); Packagist `vendor/package` names are case-insensitive.
+/// Everything else is kept as published, Maven's `groupId:artifactId` included (Maven
+/// coordinates are case-sensitive).
 pub fn normalize_package(ecosystem: &str, name: &str) -> String {
-    if ecosystem == "PyPI" {
+    if ecosystem == "Packagist" {
+        name.to_ascii_lowercase()
+    } else if ecosystem == "PyPI" {
         let mut out = String::with_capacity(name.len());
         let mut last_sep = false;
         for c in name.chars() {
@@ -82,5 +87,33 @@ pub fn normalize_package(ecosystem: &str, name: &str) -> String {
         out
     } else {
         name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_package;
+
+    #[test]
+    fn package_names_per_ecosystem() {
+        assert_eq!(
+            normalize_package("PyPI", "Zope.Interface"),
+            "zope-interface"
+        );
+        assert_eq!(normalize_package("PyPI", "a__b"), "a-b");
+        assert_eq!(
+            normalize_package("Packagist", "Symfony/Http-Kernel"),
+            "symfony/http-kernel"
+        );
+        assert_eq!(
+            normalize_package("Maven", "org.apache.logging.log4j:log4j-core"),
+            "org.apache.logging.log4j:log4j-core"
+        );
+        assert_eq!(
+            normalize_package("Maven", "com.Example:MyLib"),
+            "com.Example:MyLib",
+            "Maven coordinates are case-sensitive"
+        );
+        assert_eq!(normalize_package("npm", "@Scope/Pkg"), "@Scope/Pkg");
     }
 }

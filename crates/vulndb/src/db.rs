@@ -489,4 +489,58 @@ mod tests {
             Some("Debian:12")
         );
     }
+
+    #[test]
+    fn maven_and_packagist_names_and_versions() {
+        use RangeEvent::*;
+        let db = Database::new(
+            vec![
+                adv(
+                    "GHSA-jfh8-c2jp-5v3q",
+                    &["CVE-2021-44228"],
+                    "Maven",
+                    "org.apache.logging.log4j:log4j-core",
+                    vec![Introduced("2.0-beta9".into()), Fixed("2.15.0".into())],
+                ),
+                adv(
+                    "GHSA-p",
+                    &[],
+                    "Packagist",
+                    // As imported: normalize_package lowercased it.
+                    &normalize_package("Packagist", "Symfony/Http-Kernel"),
+                    vec![Introduced("4.0.0".into()), Fixed("4.4.13".into())],
+                ),
+            ],
+            vec![],
+        );
+        let m = |eco: &str, name: &str, v: &str| {
+            db.matches(&Package {
+                ecosystem: eco.into(),
+                name: name.into(),
+                version: v.into(),
+                source_name: None,
+            })
+            .len()
+        };
+        let log4j = "org.apache.logging.log4j:log4j-core";
+        assert_eq!(m("Maven", log4j, "2.14.1"), 1);
+        assert_eq!(
+            m("Maven", log4j, "2.15.0-rc1"),
+            1,
+            "a release candidate is older"
+        );
+        assert_eq!(
+            m("Maven", log4j, "2.15.0.RELEASE"),
+            0,
+            "RELEASE is the release"
+        );
+        assert_eq!(m("Maven", log4j, "2.0-beta8"), 0);
+        assert_eq!(
+            m("Maven", "org.apache.logging.log4j:Log4j-Core", "2.14.1"),
+            0
+        );
+        assert_eq!(m("Packagist", "Symfony/Http-Kernel", "v4.4.12"), 1);
+        assert_eq!(m("Packagist", "symfony/http-kernel", "4.4.13"), 0);
+        assert_eq!(m("Packagist", "symfony/http-kernel", "4.4.13-RC1"), 1);
+    }
 }

@@ -10,7 +10,9 @@ use std::fmt;
 use std::str::FromStr;
 
 mod apk;
+mod composer;
 mod dpkg;
+mod maven;
 mod nuget;
 mod pep440;
 mod rpm;
@@ -37,6 +39,10 @@ pub enum Ecosystem {
     RubyGems,
     /// NuGet (.NET) versions.
     NuGet,
+    /// Maven versions (`ComparableVersion`).
+    Maven,
+    /// Composer (PHP, Packagist) versions.
+    Composer,
 }
 
 impl Ecosystem {
@@ -51,6 +57,8 @@ impl Ecosystem {
             Ecosystem::Pypi => "PEP 440",
             Ecosystem::RubyGems => "RubyGems",
             Ecosystem::NuGet => "NuGet",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::Composer => "Composer",
         }
     }
 }
@@ -70,7 +78,8 @@ impl fmt::Display for UnknownEcosystem {
         write!(
             f,
             "unknown ecosystem {:?}: expected an OSV ecosystem such as Debian, Ubuntu, Alpine, \
-             Red Hat, Rocky Linux, AlmaLinux, npm, crates.io, Go or PyPI",
+             Red Hat, Rocky Linux, AlmaLinux, npm, crates.io, Go, PyPI, RubyGems, NuGet, Maven \
+             or Packagist",
             self.0
         )
     }
@@ -97,6 +106,8 @@ impl FromStr for Ecosystem {
             "PyPI" | "pypi" | "pep440" => Ecosystem::Pypi,
             "RubyGems" | "rubygems" | "gem" => Ecosystem::RubyGems,
             "NuGet" | "nuget" => Ecosystem::NuGet,
+            "Maven" | "maven" => Ecosystem::Maven,
+            "Packagist" | "packagist" | "composer" => Ecosystem::Composer,
             _ => return Err(UnknownEcosystem(s.to_string())),
         };
         Ok(eco)
@@ -180,6 +191,16 @@ pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionErro
         Ecosystem::NuGet => {
             let va = nuget::parse(a).map_err(err(eco, a))?;
             let vb = nuget::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::Maven => {
+            let va = maven::parse(a).map_err(err(eco, a))?;
+            let vb = maven::parse(b).map_err(err(eco, b))?;
+            Ok(va.cmp(&vb))
+        }
+        Ecosystem::Composer => {
+            let va = composer::parse(a).map_err(err(eco, a))?;
+            let vb = composer::parse(b).map_err(err(eco, b))?;
             Ok(va.cmp(&vb))
         }
     }
@@ -331,12 +352,19 @@ mod tests {
             ("crates.io", Ecosystem::Semver),
             ("Go", Ecosystem::Go),
             ("PyPI", Ecosystem::Pypi),
+            ("RubyGems", Ecosystem::RubyGems),
+            ("NuGet", Ecosystem::NuGet),
+            ("Maven", Ecosystem::Maven),
+            ("maven", Ecosystem::Maven),
+            ("Packagist", Ecosystem::Composer),
+            ("packagist", Ecosystem::Composer),
+            ("composer", Ecosystem::Composer),
         ];
         for (name, eco) in cases {
             assert_eq!(name.parse::<Ecosystem>(), Ok(eco), "{name}");
         }
-        let err = "Maven".parse::<Ecosystem>().unwrap_err();
-        assert!(err.to_string().contains("Maven"));
+        let err = "Hackage".parse::<Ecosystem>().unwrap_err();
+        assert!(err.to_string().contains("Hackage"));
     }
 
     #[test]
