@@ -1056,10 +1056,17 @@ spec:
             .iter()
             .map(|s| s["spec"]["severities"][sev]["all"].as_u64().unwrap_or(0))
             .sum();
-        assert_eq!(total["spec"]["severities"][sev]["all"].as_u64(), Some(sum), "{total}");
+        assert_eq!(
+            total["spec"]["severities"][sev]["all"].as_u64(),
+            Some(sum),
+            "{total}"
+        );
     }
     let refs = total["spec"]["vulnerabilitiesRef"].to_string();
-    assert!(refs.contains("deployment-shop-app") && refs.contains("pod-solo-main"), "{refs}");
+    assert!(
+        refs.contains("deployment-shop-app") && refs.contains("pod-solo-main"),
+        "{refs}"
+    );
 
     // triggerAction: refused without a token; a `scan` of one workload with one.
     let trigger = |token: Option<&str>, body: &serde_json::Value| -> (u16, serde_json::Value) {
@@ -1145,14 +1152,7 @@ data:
         "args": {"jobParams": {"cronTabSchedule": "15 3 * * *"}}}]});
     let (code, answer) = trigger(Some(cluster.admin_token()), &set);
     assert_eq!(code, 200, "{answer}\n{}", logs());
-    let cronjobs = cluster.get_json(&[
-        "get",
-        "cronjobs",
-        "-n",
-        ns,
-        "-l",
-        "kubescape.io/scheduled-scan",
-    ]);
+    let cronjobs = cluster.get_json(&["cronjobs", "-n", ns, "-l", "kubescape.io/scheduled-scan"]);
     let cronjob = &cronjobs["items"][0];
     let name = cronjob["metadata"]["name"].as_str().unwrap().to_string();
     assert!(

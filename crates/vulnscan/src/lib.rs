@@ -137,7 +137,7 @@ pub fn scan(catalog: Catalog, db: &Database, filter: &Filter) -> ScanResult {
 }
 
 /// The OSV ecosystem, name and version under which a cataloged package's advisories are filed.
-/// `None` for packages no advisory source covers (or whose ecosystem we cannot order yet).
+/// `None` for packages no advisory source covers (RPM: no RPM distro feed is imported yet).
 pub fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> {
     let (ecosystem, name, version) = match p.kind {
         // Debian files advisories under the source package and its version.
@@ -166,7 +166,17 @@ pub fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> 
         }
         PkgType::Gem => ("RubyGems".into(), p.name.clone(), p.version.clone()),
         PkgType::Dotnet => ("NuGet".into(), p.name.clone(), p.version.clone()),
-        PkgType::JavaArchive | PkgType::PhpComposer => return None,
+        // OSV names Maven packages `groupId:artifactId`; without a group there is no name to
+        // look up.
+        PkgType::JavaArchive => {
+            let group = p.namespace.as_deref().filter(|g| !g.is_empty())?;
+            (
+                "Maven".into(),
+                format!("{group}:{}", p.name),
+                p.version.clone(),
+            )
+        }
+        PkgType::PhpComposer => ("Packagist".into(), p.name.clone(), p.version.clone()),
     };
     Some(Package {
         ecosystem,
@@ -182,4 +192,96 @@ pub fn is_current(tool: &serde_json::Value, db: &DbVersion) -> bool {
     tool.get("name").and_then(|v| v.as_str()) == Some(SCANNER_NAME)
         && tool.get("version").and_then(|v| v.as_str()) == Some(SCANNER_VERSION)
         && tool.get("databaseVersion").and_then(|v| v.as_str()) == Some(db.label().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubescape_sbom::PkgType;
+    use serde_json::json;
+
+    fn osv(
+        id: &str,
+        ecosystem: &str,
+        name: &str,
+        introduced: &str,
+        fixed: &str,
+    ) -> kubescape_vulndb::Advisory {
+        kubescape_vulndb::import::osv(&json!({
+            "id": id,
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [{
+                "package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": introduced}, {"fixed": fixed}]}],
+            }],
+        }))
+        .unwrap()
+    }
+
+    /// Java archives are looked up as `groupId:artifactId` in Maven's ordering, Composer
+    /// packages in Packagist's (names case-insensitive); a version at the fix is clean.
+    #[test]
+    fn maven_and_composer_packages_match_by_their_orderings() {
+        let db = Database::new(
+            vec![
+                osv(
+                    "GHSA-jfh8-c2jp-5v3q",
+                    "Maven",
+                    "org.apache.logging.log4j:log4j-core",
+                    "2.0-beta9",
+                    "2.15.0",
+                ),
+                osv(
+                    "GHSA-xxxx-monolog",
+                    "Packagist",
+                    "Monolog/Monolog",
+                    "1.0.0",
+                    "1.25.5",
+                ),
+            ],
+            vec![],
+        );
+        let mut log4j = format::tests::package(
+            PkgType::JavaArchive,
+            "log4j-core",
+            "2.14.1",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+            "/app/lib/log4j-core-2.14.1.jar",
+        );
+        log4j.namespace = Some("org.apache.logging.log4j".into());
+        let mut patched = log4j.clone();
+        patched.version = "2.15.0".into();
+        let mut beta = log4j.clone();
+        beta.version = "2.0-beta9".into();
+        let mut no_group = log4j.clone();
+        no_group.namespace = None;
+        let monolog = format::tests::package(
+            PkgType::PhpComposer,
+            "monolog/monolog",
+            "1.25.4",
+            "pkg:composer/monolog/monolog@1.25.4",
+            "/app/vendor/composer/installed.json",
+        );
+        let mut monolog_rc = monolog.clone();
+        monolog_rc.version = "1.25.5-RC1".into();
+        let mut catalog = format::tests::sample().catalog;
+        catalog.distro = None;
+        catalog.packages = vec![log4j, patched, beta, no_group, monolog, monolog_rc];
+        let r = scan(catalog, &db, &Filter::default());
+        let hits: std::collections::BTreeSet<(usize, &str)> = r
+            .matches
+            .iter()
+            .map(|m| (m.package, m.finding.id.as_str()))
+            .collect();
+        // 2.15.0 is the fix, a group-less jar has no Maven name, 1.25.5-RC1 precedes 1.25.5.
+        let want: std::collections::BTreeSet<(usize, &str)> = [
+            (0, "GHSA-jfh8-c2jp-5v3q"),
+            (2, "GHSA-jfh8-c2jp-5v3q"),
+            (4, "GHSA-xxxx-monolog"),
+            (5, "GHSA-xxxx-monolog"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(hits, want);
+    }
 }

@@ -266,7 +266,13 @@ pub(crate) mod tests {
     use kubescape_sbom::kubescape_image::ImageMetadata;
     use kubescape_sbom::{Catalog, Distro, Location, Package, PkgType};
 
-    fn package(kind: PkgType, name: &str, version: &str, purl: &str, path: &str) -> Package {
+    pub(crate) fn package(
+        kind: PkgType,
+        name: &str,
+        version: &str,
+        purl: &str,
+        path: &str,
+    ) -> Package {
         Package {
             name: name.into(),
             version: version.into(),
