@@ -5,9 +5,12 @@
 //! layer once, from the top layer down, and hands each *visible* file of the squashed filesystem
 //! to a [`Visitor`] together with a reader of its content: nothing is extracted to disk and only
 //! what the visitor chooses to keep stays in memory. Every blob is checked against its digest.
+//!
+//! [`list_repositories`] and [`list_tags`] list what a registry holds.
 
 mod archive;
 mod error;
+mod list;
 mod manifest;
 mod reference;
 mod registry;
@@ -15,6 +18,7 @@ mod squash;
 mod verify;
 
 pub use error::Error;
+pub use list::{list_repositories, list_tags, ListOptions};
 pub use manifest::Platform;
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions};

@@ -85,11 +85,7 @@ impl Reference {
 
     /// Host to connect to (Docker Hub's API lives at registry-1.docker.io).
     pub fn api_host(&self) -> &str {
-        if self.registry == "docker.io" {
-            "registry-1.docker.io"
-        } else {
-            &self.registry
-        }
+        api_host(&self.registry)
     }
 
     /// What to ask the manifests endpoint for: the digest when given, else the tag.
@@ -103,6 +99,15 @@ impl Reference {
     /// `registry/repository` (the name used in repo tags and digests)
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
+    }
+}
+
+/// Host serving the API of `registry` (Docker Hub's lives at registry-1.docker.io).
+pub(crate) fn api_host(registry: &str) -> &str {
+    if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
     }
 }
 

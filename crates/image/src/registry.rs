@@ -10,6 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 
 use crate::manifest::{self, ManifestDoc};
+use crate::reference;
 use crate::squash::{BlobSource, Layers};
 use crate::verify;
 use crate::{Error, ImageMetadata, LayerInfo, Platform, Reference, Result};
@@ -228,10 +229,27 @@ fn credential_helper(helper: &str, server: &str) -> Option<Credentials> {
 pub(crate) struct Client {
     agent: ureq::Agent,
     base: Mutex<String>,
-    reference: Reference,
+    /// Registry as the user named it (`docker.io` for Docker Hub): credentials are looked up by it
+    pub(crate) registry: String,
+    /// Host the API is reached at
+    api_host: String,
+    /// Repository the requests are about; for registry-wide requests (the catalog) a description
+    /// of what is asked, so that authentication errors still say what was refused
+    repository: String,
+    /// What errors and logs name: the image reference, `registry/repository`, or the registry
+    subject: String,
+    /// Bearer-token scope asked for when a challenge names none
+    scope: String,
     creds: Option<Credentials>,
     auth: Mutex<Option<String>>,
     insecure: bool,
+}
+
+/// The authorization a request went out with, to tell a denial's cause.
+enum AuthKind {
+    None,
+    Basic,
+    Bearer,
 }
 
 /// `WWW-Authenticate` parsed: scheme and parameters.
@@ -312,7 +330,26 @@ fn registry_error_detail(resp: ureq::Response) -> String {
 }
 
 impl Client {
+    /// A client for pulling `reference`.
     fn new(reference: &Reference, opts: &RegistryOptions) -> Self {
+        Self::with_scope(
+            &reference.registry,
+            &reference.repository,
+            reference.to_string(),
+            format!("repository:{}:pull", reference.repository),
+            opts,
+        )
+    }
+
+    /// A client for `registry` whose errors name `subject` and whose bearer tokens are asked for
+    /// `scope` (unless the registry's challenge names another).
+    pub(crate) fn with_scope(
+        registry: &str,
+        repository: &str,
+        subject: String,
+        scope: String,
+        opts: &RegistryOptions,
+    ) -> Self {
         let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(15))
             .timeout_read(Duration::from_secs(120))
@@ -326,11 +363,15 @@ impl Client {
         let creds = opts
             .credentials
             .clone()
-            .or_else(|| docker_config_credentials(opts, &reference.registry));
+            .or_else(|| docker_config_credentials(opts, registry));
         Self {
             agent,
-            base: Mutex::new(format!("https://{}", reference.api_host())),
-            reference: reference.clone(),
+            base: Mutex::new(format!("https://{}", reference::api_host(registry))),
+            registry: registry.to_string(),
+            api_host: reference::api_host(registry).to_string(),
+            repository: repository.to_string(),
+            subject,
+            scope,
             creds,
             auth: Mutex::new(None),
             insecure: opts.insecure,
@@ -339,8 +380,8 @@ impl Client {
 
     fn unauthorized(&self, detail: impl Into<String>) -> Error {
         Error::Unauthorized {
-            registry: self.reference.registry.clone(),
-            repository: self.reference.repository.clone(),
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
             detail: detail.into(),
         }
     }
@@ -367,10 +408,8 @@ impl Client {
                 let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
                 let realm = get("realm")
                     .ok_or_else(|| self.unauthorized("bearer challenge without a realm"))?;
-                let scope = get("scope").map(str::to_string).unwrap_or_else(|| {
-                    format!("repository:{}:pull", self.reference.repository)
-                });
-                let mut url = format!("{realm}?scope={}", urlencode(&scope));
+                let scope = get("scope").unwrap_or(&self.scope);
+                let mut url = format!("{realm}?scope={}", urlencode(scope));
                 if let Some(s) = get("service") {
                     url.push_str(&format!("&service={}", urlencode(s)));
                 }
@@ -417,7 +456,12 @@ impl Client {
     }
 
     /// GET with authentication (one challenge round) and clear errors.
-    fn get(&self, path: &str, accept: Option<&str>, what: &str) -> Result<ureq::Response> {
+    pub(crate) fn get(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<ureq::Response> {
         let mut url = format!(
             "{}{path}",
             self.base.lock().unwrap_or_else(|p| p.into_inner())
@@ -431,7 +475,7 @@ impl Client {
             if retries > 3 {
                 return false;
             }
-            tracing::debug!("{}: {what}; retry {retries}", self.reference);
+            tracing::debug!("{}: {what}; retry {retries}", self.subject);
             std::thread::sleep(Duration::from_millis(300 * 2u64.pow(retries)));
             true
         };
@@ -441,7 +485,11 @@ impl Client {
                 req = req.set("Accept", a);
             }
             let auth = self.auth.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let had_auth = auth.is_some();
+            let auth_kind = match &auth {
+                None => AuthKind::None,
+                Some(h) if h.starts_with("Bearer ") => AuthKind::Bearer,
+                Some(_) => AuthKind::Basic,
+            };
             if let Some(h) = auth {
                 req = req.set("Authorization", &h);
             }
@@ -456,15 +504,29 @@ impl Client {
                     self.authenticate(&ch)?;
                 }
                 Err(ureq::Error::Status(401, _)) | Err(ureq::Error::Status(403, _)) => {
-                    return Err(self.unauthorized(if had_auth && self.creds.is_some() {
-                        "the registry rejected the credentials (wrong username or password?)"
-                    } else {
-                        "access denied; pass --username/--password or log in with `docker login`"
-                    }))
+                    return Err(self.unauthorized(match auth_kind {
+                        // the token service took the credentials, so they are right: the token
+                        // it issued just does not cover this request (token registries answer
+                        // so for repositories that do not exist, too)
+                        AuthKind::Bearer if self.creds.is_some() => format!(
+                            "the registry refused access to the {what} with these credentials (the account lacks the permission{})",
+                            if self.scope.starts_with("repository:") {
+                                ", or the repository does not exist"
+                            } else {
+                                ""
+                            }
+                        ),
+                        AuthKind::Basic if self.creds.is_some() => {
+                            "the registry rejected the credentials (wrong username or password?)"
+                                .into()
+                        }
+                        _ => "access denied; pass --username/--password or log in with `docker login`"
+                            .into(),
+                    }));
                 }
                 Err(ureq::Error::Status(404, r)) => {
                     return Err(Error::NotFound {
-                        reference: format!("{} ({what})", self.reference),
+                        reference: format!("{} ({what})", self.subject),
                         detail: registry_error_detail(r),
                     })
                 }
@@ -484,7 +546,7 @@ impl Client {
                 Err(ureq::Error::Status(code, r)) => {
                     return Err(Error::msg(format!(
                         "{}: {what}: registry answered {code}: {}",
-                        self.reference,
+                        self.subject,
                         registry_error_detail(r)
                     )))
                 }
@@ -492,10 +554,10 @@ impl Client {
                     if self.insecure && !fell_back && url.starts_with("https://") {
                         // --insecure: a registry without TLS is reached over plain HTTP
                         let mut base = self.base.lock().unwrap_or_else(|p| p.into_inner());
-                        *base = format!("http://{}", self.reference.api_host());
+                        *base = format!("http://{}", self.api_host);
                         url = format!("{base}{path}");
                         fell_back = true;
-                        tracing::debug!("{}: HTTPS failed ({t}), using plain HTTP", self.reference);
+                        tracing::debug!("{}: HTTPS failed ({t}), using plain HTTP", self.subject);
                         continue;
                     }
                     let hint = if self.insecure {
@@ -505,7 +567,7 @@ impl Client {
                     };
                     return Err(Error::msg(format!(
                         "{}: cannot reach {url}: {t}{hint}",
-                        self.reference
+                        self.subject
                     )));
                 }
             }
@@ -524,7 +586,7 @@ impl Client {
         resp.into_reader()
             .take(MAX_DOC)
             .read_to_end(&mut body)
-            .map_err(|e| Error::io(format!("{}: {what}", self.reference), e))?;
+            .map_err(|e| Error::io(format!("{}: {what}", self.subject), e))?;
         Ok((body, ct))
     }
 }
@@ -535,10 +597,7 @@ struct RegistryLayers {
 
 impl BlobSource for RegistryLayers {
     fn open_layer(&self, _index: usize, layer: &LayerInfo) -> Result<Box<dyn Read + Send + '_>> {
-        let path = format!(
-            "/v2/{}/blobs/{}",
-            self.client.reference.repository, layer.digest
-        );
+        let path = format!("/v2/{}/blobs/{}", self.client.repository, layer.digest);
         let resp = self.client.get(&path, None, "layer blob")?;
         Ok(Box::new(resp.into_reader()))
     }
