@@ -17,83 +17,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const GV: &str = "spdx.softwarecomposition.kubescape.io/v1beta1";
-const APISERVICE: &str = "v1beta1.spdx.softwarecomposition.kubescape.io";
-
-struct Network {
-    netns: String,
-    veth: String,
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-impl Network {
-    fn create(tag: u32) -> Result<(Network, Ipv4Addr), String> {
-        let netns = format!("ks-storage-{tag}");
-        let veth = format!("ksst{tag}");
-        let peer = format!("ksst{tag}p");
-        let octet = (tag % 60) as u8 * 4;
-        let host = Ipv4Addr::new(10, 203, 1, octet + 1);
-        let net = Network {
-            netns: netns.clone(),
-            veth: veth.clone(),
-        };
-        ip(&["netns", "add", &netns])?;
-        ip(&["link", "add", &veth, "type", "veth", "peer", "name", &peer])?;
-        ip(&["link", "set", &peer, "netns", &netns])?;
-        ip(&["addr", "add", &format!("{host}/30"), "dev", &veth])?;
-        ip(&["link", "set", &veth, "up"])?;
-        ip(&[
-            "netns",
-            "exec",
-            &netns,
-            "ip",
-            "addr",
-            "add",
-            &format!("10.203.1.{}/30", octet + 2),
-            "dev",
-            &peer,
-        ])?;
-        ip(&["netns", "exec", &netns, "ip", "link", "set", &peer, "up"])?;
-        Ok((net, host))
-    }
-}
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        let _ = ip(&["link", "del", &self.veth]);
-        let _ = ip(&["netns", "del", &self.netns]);
-    }
-}
-
-struct Registration<'a> {
-    cluster: &'a TestCluster,
-    namespace: String,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .cluster
-            .kubectl(&["delete", "apiservice", APISERVICE, "--ignore-not-found"]);
-        let _ = self
-            .cluster
-            .kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]);
-    }
-}
 
 fn assert_ok(what: &str, out: &std::process::Output) -> String {
     assert!(
@@ -108,15 +31,11 @@ fn assert_ok(what: &str, out: &std::process::Output) -> String {
 fn kubectl_through_kube_apiserver_with_rbac() {
     let cluster = TestCluster::get();
     let tag = std::process::id() % 10_000;
-    let (_net, host) = match Network::create(tag) {
+    let (_net, host) = match kubescape_testenv::aggregated::Veth::create(tag) {
         Ok(n) => n,
         Err(e) => panic!("this test needs root and iproute2 to create a veth pair: {e}"),
     };
     let ns = cluster.unique_namespace("storage-e2e");
-    let _registration = Registration {
-        cluster,
-        namespace: ns.clone(),
-    };
     let dir = tempfile::tempdir().unwrap();
     let service_name = format!("storage.{ns}.svc");
     let server = StorageServer::start_with_names(
@@ -133,56 +52,7 @@ fn kubectl_through_kube_apiserver_with_rbac() {
         ],
     );
 
-    let ca_bundle = {
-        use std::io::Write;
-        let pem = std::fs::read(&server.pki.ca).unwrap();
-        let mut child = Command::new("base64")
-            .arg("-w0")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&pem).unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
-    };
-    cluster.apply_yaml(&format!(
-        "apiVersion: v1
-kind: Service
-metadata: {{name: storage, namespace: {ns}}}
-spec:
-  ports: [{{name: https, port: 443, targetPort: {port}, protocol: TCP}}]
----
-apiVersion: v1
-kind: Endpoints
-metadata: {{name: storage, namespace: {ns}}}
-subsets:
-- addresses: [{{ip: {host}}}]
-  ports: [{{name: https, port: {port}, protocol: TCP}}]
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {{name: {APISERVICE}}}
-spec:
-  group: spdx.softwarecomposition.kubescape.io
-  version: v1beta1
-  groupPriorityMinimum: 1000
-  versionPriority: 15
-  caBundle: {ca_bundle}
-  service: {{name: storage, namespace: {ns}, port: 443}}
-",
-        port = server.port
-    ));
-    let out = cluster.kubectl(&[
-        "wait",
-        "--for=condition=Available",
-        &format!("apiservice/{APISERVICE}"),
-        "--timeout=60s",
-    ]);
-    assert_ok(
-        &format!("APIService available (server log: {})", server.log_text()),
-        &out,
-    );
-
+    let _registration = kubescape_testenv::aggregated::register(cluster, &server, &ns);
     // Discovery through kube-apiserver lists our kinds.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

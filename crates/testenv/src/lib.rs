@@ -32,6 +32,7 @@
 //!    cluster and removes DIR after the process died without running `atexit` (a signal, a
 //!    nextest timeout, `abort`).
 
+pub mod aggregated;
 pub mod storage;
 
 use std::ffi::c_int;
