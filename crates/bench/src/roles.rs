@@ -51,6 +51,9 @@ fn parse_args() -> Result<Args> {
     Ok(a)
 }
 
+/// A role's name, root pid and peak resident bytes.
+type Peak = (&'static str, u32, u64);
+
 /// A role process, killed on drop.
 struct Role {
     name: &'static str,
@@ -191,7 +194,7 @@ fn main() -> Result<()> {
     let kubeconfig = cluster.kubeconfig();
     let s = |v: &str| v.to_string();
 
-    let samples: Arc<Mutex<Vec<(&'static str, u32, u64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let samples: Arc<Mutex<Vec<Peak>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let posture = start(
         "kubescape",
@@ -320,8 +323,7 @@ fn main() -> Result<()> {
         else {
             return false;
         };
-        let v: serde_json::Value =
-            serde_json::from_reader(r.into_reader()).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_reader(r.into_reader()).unwrap_or_default();
         detail = v["detail"].as_str().unwrap_or_default().to_string();
         matches!(v["status"].as_str(), Some("done" | "failed"))
     })?;

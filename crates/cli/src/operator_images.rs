@@ -108,6 +108,114 @@ impl ImageScans {
         ))
     }
 
+    /// `scanRegistryV2`: lists the registry's repositories and their newest tags and has
+    /// kubevuln scan each image (`/v1/scanRegistryImage`; results are not tied to a workload).
+    pub async fn scan_registry(
+        &self,
+        command: &Value,
+        job_id: &str,
+    ) -> Result<String, CommandError> {
+        let bad = |m: String| (hyper::StatusCode::BAD_REQUEST, m);
+        let args = &command["args"];
+        let info = args
+            .get("registryInfo-v1")
+            .or_else(|| args.get("registryInfo"))
+            .ok_or_else(|| bad("args[\"registryInfo-v1\"] is missing: {\"registryName\": \"host[/prefix]\", ...}".into()))?;
+        let info: RegistryInfo = serde_json::from_value(info.clone())
+            .map_err(|e| bad(format!("args[\"registryInfo-v1\"] is not valid: {e}")))?;
+        let (host, prefix) = match info.registry_name.trim_end_matches('/').split_once('/') {
+            Some((h, p)) => (h.to_string(), format!("{p}/")),
+            None => (
+                info.registry_name.trim_end_matches('/').to_string(),
+                String::new(),
+            ),
+        };
+        if host.is_empty() {
+            return Err(bad("registryInfo-v1.registryName is empty".into()));
+        }
+        let credentials = (info.auth_method.kind != "public"
+            && !info.auth_method.username.is_empty())
+        .then(|| kubescape_image::Credentials {
+            username: info.auth_method.username.clone(),
+            password: info.auth_method.password.clone(),
+        });
+        let insecure = info.is_https == Some(false) || info.skip_tls_verify;
+        let opts = kubescape_image::RegistryOptions {
+            credentials: credentials.clone(),
+            insecure,
+            docker_config: None,
+        };
+        let depth = info.depth.max(1);
+        let listed_host = host.clone();
+        let images = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+            let repos = kubescape_image::list_repositories(
+                &listed_host,
+                &opts,
+                &kubescape_image::ListOptions::limit(REGISTRY_REPOSITORY_LIMIT),
+            )
+            .map_err(|e| e.to_string())?;
+            let mut images = Vec::new();
+            for repo in repos {
+                if !repo.starts_with(&prefix)
+                    || (!info.include.is_empty() && !repository_selected(&info.include, &repo))
+                    || repository_selected(&info.exclude, &repo)
+                {
+                    continue;
+                }
+                let tags =
+                    kubescape_image::list_tags(&listed_host, &repo, &opts, &Default::default())
+                        .map_err(|e| e.to_string())?;
+                let newest = tags.len().saturating_sub(depth);
+                images.extend(
+                    tags[newest..]
+                        .iter()
+                        .map(|t| format!("{listed_host}/{repo}:{t}")),
+                );
+            }
+            Ok(images)
+        })
+        .await
+        .map_err(|e| (hyper::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| (hyper::StatusCode::BAD_GATEWAY, e))?;
+        let credentials: Vec<Value> = credentials
+            .iter()
+            .map(|c| json!({"username": c.username, "password": c.password, "serveraddress": host}))
+            .collect();
+        let mut sent = 0;
+        let mut errors = Vec::new();
+        for image in &images {
+            let job = uuid::Uuid::new_v4().to_string();
+            let body = json!({
+                "imageTag": image,
+                "jobID": job,
+                "parentJobID": job_id,
+                "credentialslist": credentials,
+                "args": {"useHTTP": info.is_https == Some(false), "skipTLSVerify": info.skip_tls_verify},
+                "session": {"jobIDs": [job_id, job], "rootJobID": job_id, "actionTitle": "registry-scan"},
+            });
+            match self.post("/v1/scanRegistryImage", &job, body).await {
+                Ok(()) => {
+                    sent += 1;
+                    tracing::info!(jobId = %job, parentId = %job_id, %image, "registry image scan requested");
+                }
+                Err(e) => errors.push(format!("{image}: {e}")),
+            }
+        }
+        if sent == 0 && !errors.is_empty() {
+            return Err((hyper::StatusCode::BAD_GATEWAY, errors.join("; ")));
+        }
+        Ok(format!(
+            "{sent} of {} images of {} sent for scanning{}",
+            images.len(),
+            info.registry_name,
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", errors.join("; "))
+            }
+        ))
+    }
+
     /// Scans the images of every Pod now, then of every Pod created or changed from then on.
     pub async fn watch_pods(self: Arc<Self>) {
         let pods: Api<Pod> = Api::all(self.client.clone());
@@ -330,6 +438,38 @@ impl ImageScans {
         out
     }
 
+    /// Sends one request to kubevuln with the operator's token.
+    async fn post(&self, path: &str, job: &str, body: Value) -> Result<(), String> {
+        let url = format!("{}{path}", self.kubevuln_url.trim_end_matches('/'));
+        let token = match &self.token_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| format!("cannot read --token-file {}: {e}", f.display()))?,
+            None => String::new(),
+        };
+        let http = self.http.clone();
+        let job = job.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut req = http
+                .post(&url)
+                .set("Content-Type", "application/json")
+                .set("X-Job-ID", &job);
+            if !token.is_empty() {
+                req = req.set("Authorization", &format!("Bearer {token}"));
+            }
+            match req.send_string(&body.to_string()) {
+                Ok(_) => Ok(()),
+                Err(ureq::Error::Status(code, r)) => Err(format!(
+                    "kubevuln answered {code}: {}",
+                    r.into_string().unwrap_or_default()
+                )),
+                Err(e) => Err(format!("kubevuln is unreachable: {e}")),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
     async fn request(&self, t: &Target, parent_job: &str) -> Result<(), String> {
         let job = uuid::Uuid::new_v4().to_string();
         let body = json!({
@@ -342,38 +482,49 @@ impl ImageScans {
             "credentialslist": self.credentials(t).await,
             "session": {"jobIDs": [parent_job, job], "rootJobID": parent_job, "actionTitle": "vulnerability-scan"},
         });
-        let url = format!("{}/v1/scanImage", self.kubevuln_url.trim_end_matches('/'));
-        let token = match &self.token_file {
-            Some(f) => std::fs::read_to_string(f)
-                .map(|t| t.trim().to_string())
-                .map_err(|e| format!("cannot read --token-file {}: {e}", f.display()))?,
-            None => String::new(),
-        };
-        let http = self.http.clone();
-        let sent = tokio::task::spawn_blocking(move || {
-            let mut req = http
-                .post(&url)
-                .set("Content-Type", "application/json")
-                .set("X-Job-ID", &job);
-            if !token.is_empty() {
-                req = req.set("Authorization", &format!("Bearer {token}"));
-            }
-            match req.send_string(&body.to_string()) {
-                Ok(_) => Ok(job),
-                Err(ureq::Error::Status(code, r)) => Err(format!(
-                    "kubevuln answered {code}: {}",
-                    r.into_string().unwrap_or_default()
-                )),
-                Err(e) => Err(format!("kubevuln is unreachable: {e}")),
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        let job = sent?;
+        self.post("/v1/scanImage", &job, body).await?;
         tracing::info!(jobId = %job, parentId = %parent_job, wlid = %t.wlid, container = %t.container, image = %t.image, "image scan requested");
         Ok(())
     }
 }
+
+/// A registry scan's parameters (`args["registryInfo-v1"]`, upstream's shape).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RegistryInfo {
+    /// `host[:port]` with an optional repository prefix (`quay.io/kubescape`).
+    registry_name: String,
+    #[serde(rename = "isHTTPS")]
+    is_https: Option<bool>,
+    #[serde(rename = "skipTLSVerify")]
+    skip_tls_verify: bool,
+    auth_method: AuthMethod,
+    /// Repositories to scan (exact names, or prefixes ending in `*`); empty = all.
+    include: Vec<String>,
+    /// Repositories to leave out (same forms).
+    exclude: Vec<String>,
+    /// Tags per repository, the last ones in the registry's (lexical) order; 0 = 1.
+    depth: usize,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AuthMethod {
+    #[serde(rename = "type")]
+    kind: String,
+    username: String,
+    password: String,
+}
+
+fn repository_selected(patterns: &[String], repo: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => repo.starts_with(prefix),
+        None => p == repo,
+    })
+}
+
+/// Most repositories one registry scan lists (a catalog of a large registry is paged through).
+const REGISTRY_REPOSITORY_LIMIT: usize = 5000;
 
 /// What a `scan` command selects: one workload (`wlid`), a prefix (`wildWlid`), or a
 /// namespace (designator attribute).

@@ -524,12 +524,13 @@ fn workload_of(resource_id: &str) -> Option<(String, String, String, String, Str
 
 /// Object name of a workload's scan: `<kind>-<name>`, lowercase, as upstream.
 pub(crate) fn scan_name(kind: &str, name: &str) -> String {
-    let n = format!(
+    let raw = format!(
         "{}-{}",
         kind.to_ascii_lowercase(),
         name.to_ascii_lowercase()
     );
-    n.chars()
+    let mapped: String = raw
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
                 c
@@ -537,7 +538,21 @@ pub(crate) fn scan_name(kind: &str, name: &str) -> String {
                 '-'
             }
         })
-        .collect()
+        .collect();
+    // A Kubernetes name starts and ends alphanumeric (the APIService of the core group is
+    // named `v1.`) and has at most 253 characters; a shortened name keeps a hash of the full
+    // one so that different objects stay apart.
+    let trimmed = mapped.trim_matches(|c: char| c == '-' || c == '.');
+    if trimmed.len() <= 253 {
+        return trimmed.to_string();
+    }
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(raw.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let head = trimmed[..240].trim_end_matches(|c: char| c == '-' || c == '.');
+    format!("{head}-{hash}")
 }
 
 async fn publish(
@@ -549,6 +564,7 @@ async fn publish(
     let report: LeanReport = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("cannot read the report {}", report_path.display()))?;
     let mut published = 0;
+    let mut failed = 0;
     for result in &report.results {
         let Some((group, version, namespace, kind, name)) = workload_of(&result.resource_id) else {
             continue;
@@ -614,23 +630,44 @@ async fn publish(
             "metadata": {"name": object_name, "namespace": ns, "labels": labels},
             "spec": {"severities": severities, "controls": summary_controls},
         });
-        upsert(
-            client,
-            "workloadconfigurationscans",
-            "WorkloadConfigurationScan",
-            &ns,
-            scan,
-        )
-        .await?;
-        upsert(
-            client,
-            "workloadconfigurationscansummaries",
-            "WorkloadConfigurationScanSummary",
-            &ns,
-            summary,
-        )
-        .await?;
-        published += 1;
+        // One object that cannot be stored must not cost the others their results.
+        let stored = async {
+            upsert(
+                client,
+                "workloadconfigurationscans",
+                "WorkloadConfigurationScan",
+                &ns,
+                scan,
+            )
+            .await?;
+            upsert(
+                client,
+                "workloadconfigurationscansummaries",
+                "WorkloadConfigurationScanSummary",
+                &ns,
+                summary,
+            )
+            .await
+        };
+        match stored.await {
+            Ok(()) => published += 1,
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(error = %format!("{e:#}"), resource = %result.resource_id, "cannot publish a workload's results");
+            }
+        }
+    }
+    if failed > 0 && published == 0 {
+        anyhow::bail!(
+            "none of the {failed} workloads' results could be stored (see the warnings above)"
+        );
+    }
+    if failed > 0 {
+        tracing::warn!(
+            published,
+            failed,
+            "some workloads' results could not be stored"
+        );
     }
     Ok(published)
 }
@@ -691,5 +728,9 @@ mod tests {
             Some("web".into())
         );
         assert_eq!(scan_name("Deployment", "Web_1"), "deployment-web-1");
+        assert_eq!(scan_name("APIService", "v1."), "apiservice-v1");
+        let long = scan_name("ConfigMap", &"x".repeat(300));
+        assert!(long.len() <= 253 && long.ends_with(|c: char| c.is_ascii_alphanumeric()));
+        assert_ne!(long, scan_name("ConfigMap", &"x".repeat(301)));
     }
 }

@@ -6,8 +6,8 @@
 //! Commands: `kubescapeScan` (forwarded to the posture service), `scan` (the images of the
 //! selected workloads, sent to kubevuln; see `operator_images`), and
 //! `set/update/delete{Kubescape,VulnScan,RegistryScan}CronJob` (recurring scans as CronJob +
-//! ConfigMap from the chart's template ConfigMaps). `scanRegistryV2` (listing a registry) is
-//! answered as not available. Watchers: new Pods' images, changed objects (continuous posture
+//! ConfigMap from the chart's template ConfigMaps), `scanRegistryV2` (a registry's repositories
+//! and newest tags, each image sent to kubevuln). Watchers: new Pods' images, changed objects (continuous posture
 //! scan), deleted workloads (their results removed).
 
 use crate::http_service::{reply, Reply};
@@ -330,10 +330,7 @@ async fn execute(
             delete_cronjob(op, command).await
         }
         "scan" => op.images.scan_command(command, job_id).await,
-        "scanRegistry" | "scanRegistryV2" => Err((
-            StatusCode::NOT_IMPLEMENTED,
-            format!("{name}: listing a registry's images is not available in this version; scan images by workload (scan) or one by one (kubevuln /v1/scanRegistryImage)"),
-        )),
+        "scanRegistry" | "scanRegistryV2" => op.images.scan_registry(command, job_id).await,
         "" => Err(bad("commandName is missing")),
         other => Err(bad(format!("unknown commandName {other:?}"))),
     }

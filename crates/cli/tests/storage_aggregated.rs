@@ -1066,6 +1066,32 @@ data:
         logs()
     );
 
+    // A registry scan: the registry's repositories (filtered) and newest tags, each image scanned
+    // on its own (a manifest, no workload summary).
+    registry.push(&common::kit().join("apps.oci"), "team/api:1");
+    registry.push(&common::kit().join("apps.oci"), "team/api:2");
+    let registry_scan = serde_json::json!({"commands": [{"commandName": "scanRegistryV2",
+        "args": {"registryInfo-v1": {"registryName": format!("{}/team", registry.addr), "isHTTPS": false, "depth": 1, "authMethod": {"type": "public"}}}}]});
+    let (code, answer) = trigger(Some(cluster.admin_token()), &registry_scan);
+    assert_eq!(code, 200, "{answer}\n{}", logs());
+    assert!(
+        answer["results"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("1 of 1 images"),
+        "{answer}"
+    );
+    wait_for(
+        "the registry image's manifest did not appear",
+        Duration::from_secs(120),
+        logs,
+        || {
+            cluster
+                .kubectl_ok(&["get", "vulnerabilitymanifests", "-n", ns, "-o", "name"])
+                .contains("team-api-2-")
+        },
+    );
+
     // Deleting a workload removes its summary (the image's manifest stays for the others).
     cluster.kubectl_ok(&["delete", "deployment", "cart", "-n", ns]);
     wait_for(
