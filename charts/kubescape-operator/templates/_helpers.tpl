@@ -159,3 +159,123 @@ DNS and the Kubernetes API (its address is not a pod, so only the ports are rest
       protocol: TCP
     {{- end }}
 {{- end }}
+
+{{/*
+In-cluster address (host:port) of one of the chart's Services. Argument: (list $ "operator" 4002).
+The namespace-qualified name keeps the address out of the proxy (NO_PROXY covers .svc).
+*/}}
+{{- define "ks.serviceHost" -}}
+{{- printf "%s.%s.svc:%v" (index . 1) (index . 0).Release.Namespace (index . 2) -}}
+{{- end }}
+
+{{/*
+A recurring-scan CronJob: its job runs `kubescape http-request`, which POSTs the file
+request-body.json of a ConfigMap to a service. Used for the chart's own CronJobs and for the
+templates (key cronjobTemplate) the operator makes scheduled scans from. Argument: dict with
+  root, values (the scheduler's values), component (name and app label), host, path,
+  configMap (the ConfigMap holding request-body.json), token (mount the ServiceAccount token,
+  which http-request sends as bearer), template (render for a template: no Helm labels, no
+  revision label, no extra volumes).
+*/}}
+{{- define "ks.schedulerCronJob" -}}
+{{- $root := .root -}}
+{{- $v := .values -}}
+apiVersion: {{ include "ks.cronJobApiVersion" $root }}
+kind: CronJob
+metadata:
+  name: {{ .component }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- if .template }}
+    {{- include "ks.selectorLabels" (dict "root" $root "component" .component) | nindent 4 }}
+    app.kubernetes.io/part-of: kubescape
+    {{- else }}
+    {{- include "ks.labels" (dict "root" $root "component" .component) | nindent 4 }}
+    {{- end }}
+spec:
+  schedule: {{ $v.scanSchedule | quote }}
+  # The job only sends one request (the scan itself queues in a service); Forbid keeps a
+  # hanging request from piling up further jobs.
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: {{ $v.successfulJobsHistoryLimit }}
+  failedJobsHistoryLimit: {{ $v.failedJobsHistoryLimit }}
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        metadata:
+          labels:
+            {{- if .template }}
+            {{- include "ks.selectorLabels" (dict "root" $root "component" .component) | nindent 12 }}
+            app.kubernetes.io/part-of: kubescape
+            {{- with $v.podLabels }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- else }}
+            {{- include "ks.podLabels" (dict "root" $root "component" .component "values" $v) | nindent 12 }}
+            {{- end }}
+          {{- with $v.podAnnotations }}
+          annotations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+        spec:
+          restartPolicy: Never
+          serviceAccountName: scheduler
+          {{- if .token }}
+          # The operator authenticates callers: http-request sends this token as bearer.
+          automountServiceAccountToken: true
+          {{- else }}
+          # The posture service does not authenticate callers (the NetworkPolicy limits who may
+          # call it), so the job needs no Kubernetes credentials.
+          automountServiceAccountToken: false
+          {{- end }}
+          {{- include "ks.podSpecCommon" (dict "root" $root "values" $v) | trim | nindent 10 }}
+          containers:
+            - name: {{ .component }}
+              image: {{ include "ks.image" (dict "root" $root "values" $v) | quote }}
+              imagePullPolicy: {{ include "ks.pullPolicy" (dict "root" $root "values" $v) }}
+              args:
+                - http-request
+                - --method=POST
+                - --scheme=http
+                - --host={{ .host }}
+                - --path={{ .path }}
+                - --path-body=/home/ks/request-body.json
+              {{- with (include "ks.proxyEnv" $root | trim) }}
+              env:
+                {{- . | nindent 16 }}
+              {{- end }}
+              resources:
+                {{- toYaml $v.resources | nindent 16 }}
+              {{- include "ks.containerSecurityContext" $root | nindent 14 }}
+              volumeMounts:
+                - name: request-body
+                  mountPath: /home/ks/request-body.json
+                  subPath: request-body.json
+                  readOnly: true
+                {{- if not .template }}
+                {{- with $root.Values.volumeMounts }}
+                {{- toYaml . | nindent 16 }}
+                {{- end }}
+                {{- with $v.volumeMounts }}
+                {{- toYaml . | nindent 16 }}
+                {{- end }}
+                {{- end }}
+          volumes:
+            {{- if .template }}
+            # The operator points every ConfigMap volume of the template at the ConfigMap it
+            # creates for the schedule, so the template carries no other volume (the extra
+            # `volumes` of the values are left out for that reason).
+            {{- end }}
+            - name: request-body
+              configMap:
+                name: {{ .configMap }}
+            {{- if not .template }}
+            {{- with $root.Values.volumes }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- with $v.volumes }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- end }}
+{{- end }}

@@ -4,7 +4,8 @@
 //! `kubectl apply --dry-run=server` (nothing is created, in particular not the cluster-global
 //! APIService). The chart's containers may only run commands and flags the `kubescape` binary
 //! has: each one is checked against the binary's own `--help`, and the rendered command lines of
-//! storage, the posture service and the CronJob are run (with local paths and ports).
+//! storage, the posture service, the operator, kubevuln and both CronJobs are run (with local
+//! paths and ports; the operator and kubevuln as their ServiceAccounts, with the rendered RBAC).
 
 use kubescape_testenv::TestCluster;
 use serde_json::{json, Value};
@@ -262,8 +263,13 @@ fn assert_commands_exist(r: &Rendered) {
             let help = String::from_utf8_lossy(&help.stdout);
             for flag in args.iter().skip(sub.len()) {
                 let name = flag.split('=').next().unwrap();
+                // A flag with a value is followed by a space and its value name, a switch
+                // (--no-image-scan) by the end of the line.
+                let declared = [' ', '\n']
+                    .iter()
+                    .any(|end| help.contains(&format!("{name}{end}")));
                 assert!(
-                    name.starts_with("--") && help.contains(&format!("{name} ")),
+                    name.starts_with("--") && declared,
                     "{workload}: `kubescape {}` has no flag {name}",
                     sub.join(" ")
                 );
@@ -275,14 +281,7 @@ fn assert_commands_exist(r: &Rendered) {
 fn assert_no_unimplemented_components(r: &Rendered) {
     for o in &r.objects {
         let name = o["metadata"]["name"].as_str().unwrap();
-        for absent in [
-            "operator",
-            "kubevuln",
-            "node-agent",
-            "synchronizer",
-            "gateway",
-            "kollector",
-        ] {
+        for absent in ["node-agent", "synchronizer", "gateway", "kollector"] {
             assert!(
                 !name.contains(absent),
                 "{} {name} belongs to a component that is not implemented",
@@ -292,6 +291,14 @@ fn assert_no_unimplemented_components(r: &Rendered) {
     }
     assert!(r.of_kind("DaemonSet").is_empty());
     assert!(r.of_kind("StatefulSet").is_empty());
+}
+
+/// The single YAML document in `text` (a CronJob template), as JSON.
+fn yaml_value(text: &str) -> Value {
+    match kubescape_posture::yaml::documents(text).into_iter().next() {
+        Some(Ok(v)) => v,
+        other => panic!("not one YAML document ({other:?}): {text}"),
+    }
 }
 
 fn b64decode(s: &str) -> Vec<u8> {
@@ -502,42 +509,266 @@ fn default_values_lint_render_and_are_accepted_by_kube_apiserver() {
         json!([{"kind": "ServiceAccount", "name": "kubescape", "namespace": ns}])
     );
 
-    // Recurring scan: the template for the future operator, and the direct CronJob. The test
-    // cluster is 1.20, whose discovery has CronJob only in batch/v1beta1.
+    // Recurring scans: CronJobs that post commands to the operator with their ServiceAccount's
+    // token. The test cluster is 1.20, whose discovery has CronJob only in batch/v1beta1.
     assert!(caps
         .api_versions
         .contains(&"batch/v1beta1/CronJob".to_string()));
     assert!(!caps.api_versions.contains(&"batch/v1/CronJob".to_string()));
-    let cron = r.get("CronJob", "kubescape-scheduler");
-    assert_eq!(cron["apiVersion"], "batch/v1beta1");
-    assert_eq!(cron["spec"]["schedule"], "0 0 * * *");
-    let job_pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     assert_eq!(
-        args(container(job_pod, "kubescape-scheduler")),
+        r.get("ServiceAccount", "scheduler")["metadata"]["namespace"],
+        ns.as_str()
+    );
+    for (cronjob, body) in [
+        (
+            "kubescape-scheduler",
+            json!({"commands": [{"commandName": "kubescapeScan", "args": {"scanV1": {
+                "targetType": "framework", "targetNames": ["allcontrols", "nsa", "mitre"],
+                "submit": false}}}]}),
+        ),
+        // No wlid, wildWlid or designators: every workload of the cluster.
+        (
+            "kubevuln-scheduler",
+            json!({"commands": [{"commandName": "scan"}]}),
+        ),
+    ] {
+        let cron = r.get("CronJob", cronjob);
+        assert_eq!(cron["apiVersion"], "batch/v1beta1");
+        assert_eq!(cron["spec"]["schedule"], "0 0 * * *");
+        assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+        let job_pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        assert_eq!(job_pod["serviceAccountName"], "scheduler");
+        assert_eq!(job_pod["automountServiceAccountToken"], true);
+        assert_eq!(
+            args(container(job_pod, cronjob)),
+            [
+                "http-request",
+                "--method=POST",
+                "--scheme=http",
+                &format!("--host=operator.{ns}.svc:4002"),
+                "--path=v1/triggerAction",
+                "--path-body=/home/ks/request-body.json"
+            ]
+        );
+        assert_eq!(job_pod["volumes"][0]["configMap"]["name"], cronjob);
+        let cm = r.get("ConfigMap", cronjob);
+        let sent: Value =
+            serde_json::from_str(cm["data"]["request-body.json"].as_str().unwrap()).unwrap();
+        assert_eq!(sent, body, "{cronjob}");
+    }
+    // The operator's templates: a CronJob posting to the operator, whose only ConfigMap volume
+    // the operator points at the schedule's body.
+    for (name, app) in [
+        ("kubescape-cronjob-template", "kubescape-scheduler"),
+        ("kubevuln-cronjob-template", "kubevuln-scheduler"),
+        ("registry-scan-cronjob-template", "registry-scan-scheduler"),
+    ] {
+        let template = r.get("ConfigMap", name)["data"]["cronjobTemplate"]
+            .as_str()
+            .unwrap();
+        assert!(
+            template.starts_with("apiVersion: batch/v1beta1\nkind: CronJob\n"),
+            "{template}"
+        );
+        let cron = yaml_value(template);
+        let job_pod = &cron["spec"]["jobTemplate"]["spec"]["template"];
+        assert_eq!(job_pod["metadata"]["labels"]["app.kubernetes.io/name"], app);
+        assert_eq!(
+            job_pod["metadata"]["labels"]["app.kubernetes.io/instance"],
+            "kubescape"
+        );
+        let job_pod = &job_pod["spec"];
+        assert_eq!(job_pod["serviceAccountName"], "scheduler");
+        assert_eq!(job_pod["automountServiceAccountToken"], true);
+        let a = args(container(job_pod, app));
+        assert!(a.contains(&"--path=v1/triggerAction".to_string()), "{a:?}");
+        assert!(
+            a.contains(&format!("--host=operator.{ns}.svc:4002")),
+            "{a:?}"
+        );
+        let volumes = job_pod["volumes"].as_array().unwrap();
+        assert_eq!(volumes.len(), 1, "{name}: {volumes:?}");
+        assert!(volumes[0]["configMap"].is_object());
+    }
+
+    // The operator: its Service, probes, the flags that follow from the defaults, its token.
+    let op = r.get("Deployment", "operator");
+    assert_eq!(op["spec"]["replicas"], 1);
+    let pod = &op["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "operator");
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    let c = container(pod, "operator");
+    assert_eq!(
+        args(c),
         [
-            "http-request",
-            "--method=POST",
-            "--scheme=http",
-            &format!("--host=kubescape.{ns}.svc:8080"),
-            "--path=v1/scan",
-            "--path-body=/home/ks/request-body.json"
+            "serve",
+            "operator",
+            "--port=4002",
+            "--bind-address=0.0.0.0",
+            &format!("--kubescape-url=http://kubescape.{ns}.svc:8080"),
+            &format!("--kubevuln-url=http://kubevuln.{ns}.svc:8080"),
+            "--log-level=info"
+        ]
+    );
+    assert_eq!(c["env"][0]["name"], "NAMESPACE");
+    assert_eq!(
+        c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.namespace"
+    );
+    assert_eq!(c["env"][1]["name"], "CLUSTER_NAME");
+    assert_eq!(c["ports"][0]["containerPort"], 4002);
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/livez");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "10m", "memory": "32Mi"},
+               "limits": {"cpu": "300m", "memory": "128Mi"}})
+    );
+    let svc = r.get("Service", "operator");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 4002);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+    assert!(r.find("ConfigMap", "cs-matching-rules").is_none());
+
+    // kubevuln: the database in /data (an emptyDir by default), probes, Service.
+    let kv = r.get("Deployment", "kubevuln");
+    assert!(kv["spec"]["strategy"].is_null());
+    let pod = &kv["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "kubevuln");
+    let c = container(pod, "kubevuln");
+    assert_eq!(
+        args(c),
+        [
+            "serve",
+            "kubevuln",
+            "--port=8080",
+            "--bind-address=0.0.0.0",
+            "--db=/data/vulndb.json.gz",
+            "--db-refresh-hours=24",
+            "--max-image-size=5GiB",
+            "--max-sbom-size=20MiB",
+            "--queue-capacity=50",
+            "--log-level=info"
+        ]
+    );
+    assert_eq!(c["env"][0]["name"], "NAMESPACE");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/v1/liveness");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/v1/readiness");
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "100m", "memory": "256Mi"},
+               "limits": {"cpu": "1500m", "memory": "2Gi"}})
+    );
+    let mounts: Vec<&str> = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    assert_eq!(mounts, ["/data", "/tmp"]);
+    assert_eq!(pod["volumes"][0], json!({"name": "data", "emptyDir": {}}));
+    assert!(r.find("PersistentVolumeClaim", "kubevuln-data").is_none());
+    let svc = r.get("Service", "kubevuln");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8080);
+
+    // Their RBAC, rule by rule (least privilege; the reasons are in the templates).
+    let rules = |kind: &str, name: &str| -> Vec<(Vec<String>, Vec<String>, Vec<String>)> {
+        r.get(kind, name)["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| {
+                let list = |k: &str| -> Vec<String> {
+                    rule[k]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_string())
+                        .collect()
+                };
+                (list("apiGroups"), list("resources"), list("verbs"))
+            })
+            .collect()
+    };
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| {
+        let own = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        (own(groups), own(resources), own(verbs))
+    };
+    let spdx = "spdx.softwarecomposition.kubescape.io";
+    assert_eq!(
+        rules("ClusterRole", &format!("{ns}-operator")),
+        [
+            rule(&[""], &["pods"], &["get", "list", "watch"]),
+            rule(&["apps"], &["replicasets"], &["get", "list", "watch"]),
+            rule(
+                &["apps"],
+                &["deployments", "statefulsets", "daemonsets"],
+                &["list", "watch"]
+            ),
+            rule(&["batch"], &["jobs"], &["get", "list", "watch"]),
+            rule(&[""], &["secrets"], &["get"]),
+            rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+            rule(
+                &[spdx],
+                &[
+                    "workloadconfigurationscans",
+                    "workloadconfigurationscansummaries"
+                ],
+                &["delete"]
+            ),
+            rule(
+                &[spdx],
+                &["vulnerabilitymanifestsummaries"],
+                &["list", "delete"]
+            ),
         ]
     );
     assert_eq!(
-        job_pod["volumes"][0]["configMap"]["name"],
-        "kubescape-scheduler"
+        rules("Role", "operator"),
+        [
+            rule(&[""], &["configmaps"], &["get", "create", "delete"]),
+            rule(
+                &["batch"],
+                &["cronjobs"],
+                &["get", "list", "create", "patch", "delete"]
+            ),
+        ]
     );
-    let body = r.get("ConfigMap", "kubescape-scheduler");
-    let body: Value =
-        serde_json::from_str(body["data"]["request-body.json"].as_str().unwrap()).unwrap();
     assert_eq!(
-        body,
-        json!({"targetType": "framework", "targetNames": ["allcontrols", "nsa", "mitre"]})
+        rules("ClusterRole", &format!("{ns}-kubevuln")),
+        [
+            rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+            rule(
+                &[spdx],
+                &["vulnerabilitymanifestsummaries"],
+                &["get", "create", "update"]
+            ),
+        ]
     );
-    let template = r.get("ConfigMap", "kubescape-cronjob-template");
-    let template = template["data"]["cronjobTemplate"].as_str().unwrap();
-    assert!(template.starts_with("apiVersion: batch/v1beta1\nkind: CronJob\n"));
-    assert!(template.contains("--path=v1/triggerAction"));
+    assert_eq!(
+        rules("Role", "kubevuln"),
+        [rule(
+            &[spdx],
+            &[
+                "sbomsyfts",
+                "vulnerabilitymanifests",
+                "openvulnerabilityexchangecontainers"
+            ],
+            &["get", "create", "update"]
+        )]
+    );
+    for (kind, name, sa) in [
+        ("ClusterRoleBinding", format!("{ns}-operator"), "operator"),
+        ("RoleBinding", "operator".to_string(), "operator"),
+        ("ClusterRoleBinding", format!("{ns}-kubevuln"), "kubevuln"),
+        ("RoleBinding", "kubevuln".to_string(), "kubevuln"),
+    ] {
+        let binding = r.get(kind, &name);
+        assert_eq!(binding["roleRef"]["name"], name.as_str());
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": sa, "namespace": ns}])
+        );
+    }
 
     // Shared configuration.
     let cloud = r.get("ConfigMap", "ks-cloud-config");
@@ -546,10 +777,7 @@ fn default_values_lint_render_and_are_accepted_by_kube_apiserver() {
     assert_eq!(data["storage"], true);
     assert_eq!(data["kubescapeURL"], format!("kubescape.{ns}.svc:8080"));
     assert!(data["clusterName"].is_string());
-    assert!(
-        data.get("kubevulnURL").is_none(),
-        "kubevuln is not deployed"
-    );
+    assert_eq!(data["kubevulnURL"], format!("kubevuln.{ns}.svc:8080"));
 
     // Off by default.
     assert!(r.of_kind("NetworkPolicy").is_empty());
@@ -560,6 +788,9 @@ fn default_values_lint_render_and_are_accepted_by_kube_apiserver() {
     let out = r.dry_run_apply(cluster);
     assert!(out.contains(&format!("apiservice.apiregistration.k8s.io/{APISERVICE}")));
     assert!(out.contains("cronjob.batch/kubescape-scheduler"));
+    assert!(out.contains("cronjob.batch/kubevuln-scheduler"));
+    assert!(out.contains("deployment.apps/operator"));
+    assert!(out.contains("deployment.apps/kubevuln"));
     // Dry run only: nothing was created.
     assert!(!cluster
         .kubectl(&["get", "deployment", "storage", "-n", &ns])
@@ -601,7 +832,31 @@ fn non_default_values() -> Value {
                 "nodeSelectorTerms": [{"matchExpressions": [
                     {"key": "pool", "operator": "In", "values": ["scanners"]}]}]}}}
         },
-        "kubescapeScheduler": {"enabled": false}
+        "kubescapeScheduler": {"enabled": false},
+        "kubevulnScheduler": {"enabled": false},
+        "capabilities": {"continuousScan": "enable"},
+        "continuousScanning": {
+            "configMapName": "watch-rules",
+            "matchingRules": {
+                "match": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                           "resources": ["deployments"]},
+                          {"apiGroups": [""], "apiVersions": ["v1"],
+                           "resources": ["services"]}],
+                "namespaces": ["shop"]
+            }
+        },
+        "operator": {
+            "allowedUsers": ["system:serviceaccount:ci:deployer", "system:serviceaccount:prod-eu:*"],
+            "logLevel": "debug"
+        },
+        "kubevuln": {
+            "dbListingURL": "https://mirror.example/vulndb/listing.json",
+            "dbRefreshHours": 6,
+            "maxImageSize": "2GiB",
+            "registryCredentialsSecret": "registry-creds",
+            "insecureRegistries": ["registry.internal:5000", "10.0.0.5"],
+            "persistence": {"enabled": true, "size": "3Gi", "storageClass": "fast"}
+        }
     })
 }
 
@@ -644,7 +899,7 @@ fn non_default_values_render_and_are_accepted_by_kube_apiserver() {
         .find(|v| v["name"] == "data")
         .unwrap();
     assert_eq!(data["emptyDir"], json!({}));
-    assert!(r.of_kind("PersistentVolumeClaim").is_empty());
+    assert!(r.find("PersistentVolumeClaim", "storage-data").is_none());
     // Global volumes reach every container.
     assert!(pod["volumes"]
         .as_array()
@@ -679,19 +934,192 @@ fn non_default_values_render_and_are_accepted_by_kube_apiserver() {
     assert!(pod.get("nodeSelector").is_none());
     assert_eq!(pod["tolerations"][0]["key"], "dedicated");
 
-    // Schedulers disabled: no CronJob, no template, no body.
+    // Schedulers disabled: no CronJob, no body; the operator's templates stay (scheduled scans
+    // can still be created through it).
     assert!(r.of_kind("CronJob").is_empty());
-    assert!(r.find("ConfigMap", "kubescape-cronjob-template").is_none());
     assert!(r.find("ConfigMap", "kubescape-scheduler").is_none());
+    assert!(r.find("ConfigMap", "kubevuln-scheduler").is_none());
+    for template in [
+        "kubescape-cronjob-template",
+        "kubevuln-cronjob-template",
+        "registry-scan-cronjob-template",
+    ] {
+        let cron = yaml_value(
+            r.get("ConfigMap", template)["data"]["cronjobTemplate"]
+                .as_str()
+                .unwrap(),
+        );
+        let job_pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        // The operator repoints every ConfigMap volume: the extra volumes stay out.
+        assert_eq!(
+            job_pod["volumes"].as_array().unwrap().len(),
+            1,
+            "{template}"
+        );
+        assert_eq!(job_pod["imagePullSecrets"], json!([{"name": "regcred"}]));
+    }
+
+    // The operator: allow-list, continuous scanning with its ConfigMap and the RBAC to watch
+    // what the rules name.
+    let op = r.get("Deployment", "operator");
+    let pod = &op["spec"]["template"]["spec"];
+    let c = container(pod, "operator");
+    let a = args(c);
+    for expected in [
+        "--continuous-scan-config=/etc/kubescape/continuous-scan/matchingRules.json",
+        "--allowed-users=system:serviceaccount:ci:deployer,system:serviceaccount:prod-eu:*",
+        "--log-level=debug",
+    ] {
+        assert!(a.contains(&expected.to_string()), "operator args {a:?}");
+    }
+    assert!(!a.iter().any(|f| f.starts_with("--no-")), "{a:?}");
+    assert!(
+        op["spec"]["template"]["metadata"]["annotations"]["checksum/continuous-scan"].is_string()
+    );
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "continuous-scan")
+        .unwrap();
+    assert_eq!(mount["mountPath"], "/etc/kubescape/continuous-scan");
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "continuous-scan")
+        .unwrap();
+    assert_eq!(volume["configMap"]["name"], "watch-rules");
+    let rules: Value = serde_json::from_str(
+        r.get("ConfigMap", "watch-rules")["data"]["matchingRules.json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rules, values["continuousScanning"]["matchingRules"]);
+    let role = r.get("ClusterRole", &format!("{ns}-operator"));
+    for (group, resource) in [("apps", "deployments"), ("", "services")] {
+        assert!(
+            role["rules"].as_array().unwrap().iter().any(|rule| {
+                rule["apiGroups"] == json!([group])
+                    && rule["resources"] == json!([resource])
+                    && rule["verbs"] == json!(["get", "list", "watch"])
+            }),
+            "continuous scan of {group}/{resource} not allowed: {role}"
+        );
+    }
+
+    // kubevuln: listing, registries, credentials Secret, persistence.
+    let kv = r.get("Deployment", "kubevuln");
+    assert_eq!(kv["spec"]["strategy"]["type"], "Recreate");
+    let pod = &kv["spec"]["template"]["spec"];
+    let c = container(pod, "kubevuln");
+    let a = args(c);
+    for expected in [
+        "--db=/data/vulndb.json.gz",
+        "--db-listing=https://mirror.example/vulndb/listing.json",
+        "--db-refresh-hours=6",
+        "--max-image-size=2GiB",
+        "--insecure-registries=registry.internal:5000,10.0.0.5",
+        "--registry-config=/etc/kubescape/registry-credentials/config.json",
+    ] {
+        assert!(a.contains(&expected.to_string()), "kubevuln args {a:?}");
+    }
+    let volume = |name: &str| {
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no volume {name}"))
+            .clone()
+    };
+    assert_eq!(
+        volume("registry-credentials")["secret"],
+        json!({"secretName": "registry-creds", "optional": true,
+               "items": [{"key": ".dockerconfigjson", "path": "config.json"}]})
+    );
+    assert_eq!(
+        volume("data")["persistentVolumeClaim"]["claimName"],
+        "kubevuln-data"
+    );
+    let pvc = r.get("PersistentVolumeClaim", "kubevuln-data");
+    assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "3Gi");
+    assert_eq!(pvc["spec"]["storageClassName"], "fast");
+    assert_eq!(
+        pvc["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+    assert!(c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mountPath"] == "/etc/kubescape/registry-credentials"));
+    assert!(c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "HTTPS_PROXY"));
 
     // NetworkPolicies with egress rules.
+    let selects = |np: &Value, rule: usize, peer: usize| -> Value {
+        np["spec"]["ingress"][rule]["from"][peer]["podSelector"].clone()
+    };
+    let app = |name: &str| {
+        json!({"matchLabels": {"app.kubernetes.io/name": name,
+                               "app.kubernetes.io/instance": "kubescape"}})
+    };
     let np = r.get("NetworkPolicy", "kubescape");
     assert_eq!(np["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+    // Only the operator calls the posture service (the scheduler goes through the operator).
+    assert_eq!(selects(np, 0, 0), app("operator"));
     assert_eq!(
-        np["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
-        "kubescape-scheduler"
+        np["spec"]["ingress"][0]["from"].as_array().unwrap().len(),
+        1
     );
     assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+    let np = r.get("NetworkPolicy", "operator");
+    assert_eq!(selects(np, 0, 0), json!({}));
+    assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 4002);
+    let egress = np["spec"]["egress"].as_array().unwrap();
+    for target in ["kubescape", "kubevuln"] {
+        assert!(
+            egress
+                .iter()
+                .any(|e| e["to"][0]["podSelector"] == app(target) && e["ports"][0]["port"] == 8080),
+            "operator egress to {target}: {egress:?}"
+        );
+    }
+    let np = r.get("NetworkPolicy", "kubevuln");
+    assert_eq!(selects(np, 0, 0), app("operator"));
+    assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+    let registries = np["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["port"] == 5000)
+        })
+        .expect("kubevuln egress to registries");
+    assert!(registries.get("to").is_none(), "registries are anywhere");
+    // The operator's template jobs exist without the chart's CronJobs: their policies too.
+    for job in [
+        "kubescape-scheduler",
+        "kubevuln-scheduler",
+        "registry-scan-scheduler",
+    ] {
+        let np = r.get("NetworkPolicy", job);
+        assert_eq!(np["spec"]["ingress"], json!([]));
+        assert_eq!(
+            np["spec"]["egress"][1]["to"][0]["podSelector"],
+            app("operator")
+        );
+        assert_eq!(np["spec"]["egress"][1]["ports"][0]["port"], 4002);
+    }
     let np = r.get("NetworkPolicy", "storage");
     assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8443);
     assert!(np["spec"]["egress"]
@@ -703,10 +1131,18 @@ fn non_default_values_render_and_are_accepted_by_kube_apiserver() {
     let cloud = r.get("ConfigMap", "ks-cloud-config");
     let data: Value = serde_json::from_str(cloud["data"]["clusterData"].as_str().unwrap()).unwrap();
     assert_eq!(data["clusterName"], "prod-eu");
-    let env = container(pod, "kubescape")["env"].as_array().unwrap();
-    assert!(env
-        .iter()
-        .any(|e| e["name"] == "CLUSTER_NAME" && e["value"] == "prod-eu"));
+    for (deployment, name) in [("kubescape", "kubescape"), ("operator", "operator")] {
+        let d = r.get("Deployment", deployment);
+        let env = container(&d["spec"]["template"]["spec"], name)["env"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(
+            env.iter()
+                .any(|e| e["name"] == "CLUSTER_NAME" && e["value"] == "prod-eu"),
+            "{deployment}: {env:?}"
+        );
+    }
 
     // The test cluster serves no monitoring.coreos.com/v1: the ServiceMonitor is left out.
     assert!(r.of_kind("ServiceMonitor").is_empty());
@@ -773,15 +1209,96 @@ fn capabilities_pick_cronjob_version_and_servicemonitor() {
     );
 }
 
+/// Without the operator: no operator objects or templates, the posture scheduler calls the
+/// posture service itself (without credentials), and kubevuln is still deployed for callers of
+/// its API, with no recurring image scan and no pod allowed to reach it through the policies.
+#[test]
+fn without_the_operator_the_scheduler_calls_the_posture_service() {
+    let cluster = TestCluster::get();
+    let ns = cluster.unique_namespace("chart-direct");
+    let caps = cluster_capabilities(cluster);
+    let values = json!({
+        "operator": {"enabled": false},
+        "global": {"networkPolicy": {"enabled": true, "createEgressRules": true}}
+    });
+    let r = render(&values, &ns, Some(&caps));
+    assert_eq!(r.error, None);
+    r.assert_lint_clean();
+    for o in &r.objects {
+        let name = o["metadata"]["name"].as_str().unwrap();
+        assert!(!name.contains("operator"), "{} {name}", o["kind"]);
+        assert!(!name.ends_with("-template"), "{} {name}", o["kind"]);
+    }
+    assert!(r.find("CronJob", "kubevuln-scheduler").is_none());
+    assert!(r.find("ConfigMap", "kubevuln-scheduler").is_none());
+
+    let cron = r.get("CronJob", "kubescape-scheduler");
+    let job_pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(job_pod["automountServiceAccountToken"], false);
+    let a = args(container(job_pod, "kubescape-scheduler"));
+    assert!(
+        a.contains(&format!("--host=kubescape.{ns}.svc:8080")),
+        "{a:?}"
+    );
+    assert!(a.contains(&"--path=v1/scan".to_string()), "{a:?}");
+    let body: Value = serde_json::from_str(
+        r.get("ConfigMap", "kubescape-scheduler")["data"]["request-body.json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        body,
+        json!({"targetType": "framework", "targetNames": ["allcontrols", "nsa", "mitre"]})
+    );
+    // The posture service takes calls from the scheduler's jobs only.
+    let np = r.get("NetworkPolicy", "kubescape");
+    assert_eq!(
+        np["spec"]["ingress"][0]["from"],
+        json!([{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "kubescape-scheduler",
+                                                 "app.kubernetes.io/instance": "kubescape"}}}])
+    );
+    let np = r.get("NetworkPolicy", "kubescape-scheduler");
+    assert_eq!(
+        np["spec"]["egress"][1]["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "kubescape"
+    );
+
+    r.get("Deployment", "kubevuln");
+    r.get("Service", "kubevuln");
+    r.get("ClusterRole", &format!("{ns}-kubevuln"));
+    assert_eq!(
+        r.get("NetworkPolicy", "kubevuln")["spec"]["ingress"],
+        json!([])
+    );
+
+    assert_no_unimplemented_components(&r);
+    assert_commands_exist(&r);
+    r.dry_run_apply(cluster);
+
+    // Without kubevuln either: the operator neither watches Pods for images nor reads Secrets;
+    // without the posture service it skips the start-up scan and ships no posture template.
+    let r = render(
+        &json!({"kubevuln": {"enabled": false}, "kubescape": {"enabled": false}}),
+        "kubescape",
+        None,
+    );
+    assert_eq!(r.error, None);
+    let op = r.get("Deployment", "operator");
+    let a = args(container(&op["spec"]["template"]["spec"], "operator"));
+    assert!(a.contains(&"--no-image-scan".to_string()), "{a:?}");
+    assert!(a.contains(&"--no-startup-scan".to_string()), "{a:?}");
+    let role = r.get("ClusterRole", "kubescape-operator");
+    assert!(!role.to_string().contains("secrets"), "{role}");
+    assert!(r.of_kind("CronJob").is_empty());
+    assert!(r.find("ConfigMap", "kubescape-cronjob-template").is_none());
+    assert!(r.find("ConfigMap", "kubevuln-cronjob-template").is_none());
+    assert_commands_exist(&r);
+}
+
 #[test]
 fn components_that_are_not_implemented_refuse_to_render() {
-    let r = render(&json!({"operator": {"enabled": true}}), "kubescape", None);
-    let error = r.error.expect("operator rendered");
-    assert!(
-        error.contains("operator.enabled") && error.contains("does not deploy it yet"),
-        "operator: {error}"
-    );
-    for key in ["kubevuln", "kubevulnScheduler", "nodeAgent", "synchronizer"] {
+    for key in ["nodeAgent", "synchronizer", "gateway", "kollector"] {
         let r = render(&json!({key: {"enabled": true}}), "kubescape", None);
         let error = r.error.unwrap_or_else(|| panic!("{key} rendered"));
         assert!(
@@ -789,12 +1306,47 @@ fn components_that_are_not_implemented_refuse_to_render() {
             "{key}: {error}"
         );
     }
+    // None of the roles serves /metrics but storage.
+    for key in ["kubescape", "operator", "kubevuln"] {
+        let r = render(
+            &json!({key: {"serviceMonitor": {"enabled": true}}}),
+            "kubescape",
+            None,
+        );
+        let error = r
+            .error
+            .unwrap_or_else(|| panic!("{key} ServiceMonitor rendered"));
+        assert!(
+            error.contains(&format!("{key}.serviceMonitor.enabled"))
+                && error.contains("no /metrics endpoint"),
+            "{key}: {error}"
+        );
+    }
+    // Continuous scanning needs the operator and the posture service.
+    for off in ["operator", "kubescape"] {
+        let r = render(
+            &json!({"capabilities": {"continuousScan": "enable"}, off: {"enabled": false}}),
+            "kubescape",
+            None,
+        );
+        let error = r
+            .error
+            .unwrap_or_else(|| panic!("continuous scan without {off}"));
+        assert!(error.contains("capabilities.continuousScan"), "{error}");
+    }
     let r = render(
-        &json!({"kubescape": {"serviceMonitor": {"enabled": true}}}),
+        &json!({"capabilities": {"continuousScan": true}}),
         "kubescape",
         None,
     );
-    assert!(r.error.unwrap().contains("no /metrics endpoint"));
+    assert!(r.error.unwrap().contains("enable or disable"));
+    // Upstream's Grype listing is another format than ours.
+    let r = render(
+        &json!({"kubevuln": {"config": {"grypeDbListingURL": "https://example/listing.json"}}}),
+        "kubescape",
+        None,
+    );
+    assert!(r.error.unwrap().contains("kubevuln.dbListingURL"));
 }
 
 /// A process started by the test, killed when dropped.
@@ -828,20 +1380,235 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// The ServiceAccounts and RBAC of the operator, kubevuln and the schedulers, created for real
+/// (the cluster-scoped objects are deleted when the guard is dropped).
+fn apply_role_rbac<'a>(cluster: &'a TestCluster, r: &Rendered, ns: &str) -> DeleteOnDrop<'a> {
+    let mut objects = vec![r.get("ServiceAccount", "scheduler").clone()];
+    let mut cluster_scoped = Vec::new();
+    for role in ["operator", "kubevuln"] {
+        let global = format!("{ns}-{role}");
+        for (kind, name) in [
+            ("ServiceAccount", role),
+            ("ClusterRole", global.as_str()),
+            ("ClusterRoleBinding", global.as_str()),
+            ("Role", role),
+            ("RoleBinding", role),
+        ] {
+            objects.push(r.get(kind, name).clone());
+        }
+        cluster_scoped.push(("clusterrolebinding".to_string(), global.clone()));
+        cluster_scoped.push(("clusterrole".to_string(), global));
+    }
+    let guard = DeleteOnDrop {
+        cluster,
+        objects: cluster_scoped,
+    };
+    cluster.apply_yaml(&json!({"apiVersion": "v1", "kind": "List", "items": objects}).to_string());
+    guard
+}
+
+/// A kubeconfig that acts as the ServiceAccount `sa` of `ns` (the admin impersonating it, so
+/// that kube-apiserver applies exactly that ServiceAccount's RBAC).
+fn service_account_kubeconfig(cluster: &TestCluster, dir: &Path, ns: &str, sa: &str) -> PathBuf {
+    let path = dir.join(format!("kubeconfig-{sa}"));
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    \
+             certificate-authority: {}\nusers:\n- name: sa\n  user:\n    token: {}\n    \
+             as: system:serviceaccount:{ns}:{sa}\n\
+             contexts:\n- name: sa\n  context: {{cluster: test, user: sa}}\ncurrent-context: sa\n",
+            cluster.server(),
+            cluster.ca_cert().display(),
+            cluster.admin_token()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A real token of a ServiceAccount (TokenRequest), in a file as a pod would have it.
+fn service_account_token(cluster: &TestCluster, dir: &Path, ns: &str, sa: &str) -> PathBuf {
+    let token = cluster.kubectl_ok(&["create", "token", sa, "-n", ns]);
+    let path = dir.join(format!("token-{sa}"));
+    std::fs::write(&path, token.trim()).unwrap();
+    path
+}
+
+/// The RBAC of the operator and kubevuln, asked of kube-apiserver (SubjectAccessReview): what
+/// each role does is allowed, a sample of what it does not do is not, and the schedulers'
+/// ServiceAccount may do nothing at all.
+#[test]
+fn operator_and_kubevuln_rbac_is_least_privilege() {
+    let cluster = TestCluster::get();
+    let ns = cluster.unique_namespace("chart-roles-rbac");
+    let r = render(&json!({}), &ns, None);
+    assert_eq!(r.error, None);
+    let _cleanup = apply_role_rbac(cluster, &r, &ns);
+    // (verb, group, resource, namespace; "" = cluster-scoped)
+    let can = |sa: &str, verb: &str, group: &str, resource: &str, namespace: &str| {
+        let mut attributes = json!({"verb": verb, "group": group, "resource": resource});
+        if !namespace.is_empty() {
+            attributes["namespace"] = json!(namespace);
+        }
+        let review = json!({
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": format!("system:serviceaccount:{ns}:{sa}"),
+                "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"),
+                           "system:authenticated"],
+                "resourceAttributes": attributes
+            }
+        });
+        let out = cluster.kubectl_stdin(&["create", "-f", "-", "-o", "json"], &review.to_string());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["status"]["allowed"] == true
+    };
+    let spdx = "spdx.softwarecomposition.kubescape.io";
+    let auth = "authentication.k8s.io";
+    let other = "default";
+    let ns = ns.as_str();
+    for (verb, group, resource, namespace, allowed) in [
+        ("list", "", "pods", "", true),
+        ("watch", "", "pods", other, true),
+        ("get", "", "pods", other, true),
+        ("get", "", "secrets", other, true),
+        ("list", "", "secrets", other, false),
+        ("watch", "", "secrets", "", false),
+        ("create", auth, "tokenreviews", "", true),
+        ("get", "apps", "replicasets", other, true),
+        ("watch", "apps", "deployments", "", true),
+        ("get", "apps", "deployments", other, false),
+        ("get", "batch", "jobs", other, true),
+        ("delete", spdx, "workloadconfigurationscans", other, true),
+        (
+            "delete",
+            spdx,
+            "workloadconfigurationscansummaries",
+            other,
+            true,
+        ),
+        ("create", spdx, "workloadconfigurationscans", other, false),
+        ("list", spdx, "vulnerabilitymanifestsummaries", other, true),
+        (
+            "delete",
+            spdx,
+            "vulnerabilitymanifestsummaries",
+            other,
+            true,
+        ),
+        ("delete", spdx, "vulnerabilitymanifests", ns, false),
+        ("get", "", "configmaps", ns, true),
+        ("create", "", "configmaps", ns, true),
+        ("delete", "", "configmaps", ns, true),
+        ("update", "", "configmaps", ns, false),
+        ("create", "", "configmaps", other, false),
+        ("create", "batch", "cronjobs", ns, true),
+        ("patch", "batch", "cronjobs", ns, true),
+        ("list", "batch", "cronjobs", ns, true),
+        ("create", "batch", "cronjobs", other, false),
+        ("delete", "", "pods", other, false),
+        ("create", "", "pods", ns, false),
+    ] {
+        assert_eq!(
+            can("operator", verb, group, resource, namespace),
+            allowed,
+            "operator: {verb} {group}/{resource} in {namespace:?}"
+        );
+    }
+    for (verb, group, resource, namespace, allowed) in [
+        ("create", auth, "tokenreviews", "", true),
+        ("get", spdx, "sbomsyfts", ns, true),
+        ("create", spdx, "sbomsyfts", ns, true),
+        ("update", spdx, "vulnerabilitymanifests", ns, true),
+        (
+            "create",
+            spdx,
+            "openvulnerabilityexchangecontainers",
+            ns,
+            true,
+        ),
+        ("create", spdx, "sbomsyfts", other, false),
+        ("delete", spdx, "vulnerabilitymanifests", ns, false),
+        ("list", spdx, "vulnerabilitymanifests", ns, false),
+        (
+            "create",
+            spdx,
+            "vulnerabilitymanifestsummaries",
+            other,
+            true,
+        ),
+        (
+            "update",
+            spdx,
+            "vulnerabilitymanifestsummaries",
+            other,
+            true,
+        ),
+        (
+            "delete",
+            spdx,
+            "vulnerabilitymanifestsummaries",
+            other,
+            false,
+        ),
+        ("list", "", "pods", "", false),
+        ("get", "", "secrets", ns, false),
+    ] {
+        assert_eq!(
+            can("kubevuln", verb, group, resource, namespace),
+            allowed,
+            "kubevuln: {verb} {group}/{resource} in {namespace:?}"
+        );
+    }
+    for (verb, group, resource, namespace) in [
+        ("get", "", "pods", ns),
+        ("create", auth, "tokenreviews", ""),
+        ("get", "", "configmaps", ns),
+    ] {
+        assert!(!can("scheduler", verb, group, resource, namespace));
+    }
+}
+
 /// The rendered containers' command lines run as they are, with only the pod's paths, ports and
 /// in-cluster credentials swapped for local ones: storage serves TLS with the Helm-generated
-/// certificate (verified with the APIService's caBundle under the Service's DNS name), and the
-/// CronJob's `http-request` with the rendered body starts a scan in the posture service.
+/// certificate (verified with the APIService's caBundle under the Service's DNS name); kubevuln is
+/// unready until its database file appears, then ready; the operator and kubevuln run as their
+/// ServiceAccounts with the rendered RBAC; the posture CronJob's `http-request` posts its body to
+/// the operator with the scheduler's ServiceAccount token and the operator has the posture
+/// service scan; the image CronJob's body makes the operator send a Pod's image to kubevuln,
+/// authenticated with the operator's token.
 #[test]
 fn rendered_command_lines_run() {
     let cluster = TestCluster::get();
-    let ns = "kubescape";
+    let ns = cluster.unique_namespace("chart-run");
+    let ns = ns.as_str();
     let r = render(&json!({}), ns, None);
     assert_eq!(r.error, None);
     let bin = env!("CARGO_BIN_EXE_kubescape");
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_string();
     let localhost: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+
+    // The vulnerability database kubevuln will be given, built while the rest starts.
+    let vulndata =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/vulndata/go-osv");
+    let built_db = dir.path().join("vulndb-build.json.gz");
+    let mut import = Command::new(bin)
+        .args(["vulndb", "--db"])
+        .arg(&built_db)
+        .arg("import")
+        .arg(&vulndata)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("import.log")).unwrap())
+        .spawn()
+        .unwrap();
 
     // Storage with the Secret's files in place of the mounted volume.
     let secret = r.get("Secret", "storage-tls");
@@ -898,8 +1665,8 @@ fn rendered_command_lines_run() {
     let ks = r.get("Deployment", "kubescape");
     let c = container(&ks["spec"]["template"]["spec"], "kubescape");
     let mut cmdline = args(c);
-    let port = kubescape_testenv::storage::free_port(localhost).to_string();
-    set_flag(&mut cmdline, "--port", &port);
+    let ks_port = kubescape_testenv::storage::free_port(localhost).to_string();
+    set_flag(&mut cmdline, "--port", &ks_port);
     set_flag(&mut cmdline, "--bind-address", "127.0.0.1");
     set_flag(
         &mut cmdline,
@@ -922,36 +1689,132 @@ fn rendered_command_lines_run() {
             .spawn()
             .unwrap(),
     );
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://127.0.0.1:{ks_port}");
     wait_until("kubescape /readyz", || {
         ureq::get(&format!("{base}/readyz")).call().is_ok()
     });
 
-    // The CronJob's container, with the rendered body file.
-    let body = r.get("ConfigMap", "kubescape-scheduler")["data"]["request-body.json"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let body_file = dir.path().join("request-body.json");
-    std::fs::write(&body_file, body).unwrap();
-    let cron = r.get("CronJob", "kubescape-scheduler");
-    let mut cmdline = args(container(
-        &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-        "kubescape-scheduler",
-    ));
-    assert!(cmdline.contains(&format!("--host=kubescape.{ns}.svc:8080")));
-    set_flag(&mut cmdline, "--host", &format!("127.0.0.1:{port}"));
-    set_flag(&mut cmdline, "--path-body", body_file.to_str().unwrap());
-    let out = Command::new(bin).args(&cmdline).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "the CronJob's request failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    // The operator's and kubevuln's identities, with the chart's RBAC.
+    let _rbac = apply_role_rbac(cluster, &r, ns);
+    let log = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+
+    // kubevuln as its ServiceAccount, its database file not there yet.
+    let kv = r.get("Deployment", "kubevuln");
+    let c = container(&kv["spec"]["template"]["spec"], "kubevuln");
+    let mut cmdline = args(c);
+    let kv_port = kubescape_testenv::storage::free_port(localhost).to_string();
+    set_flag(&mut cmdline, "--port", &kv_port);
+    set_flag(&mut cmdline, "--bind-address", "127.0.0.1");
+    let db = dir.path().join("kubevuln-data/vulndb.json.gz");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    set_flag(&mut cmdline, "--db", db.to_str().unwrap());
+    let _kubevuln = Running(
+        Command::new(bin)
+            .args(&cmdline)
+            .env(
+                "KUBECONFIG",
+                service_account_kubeconfig(cluster, dir.path(), ns, "kubevuln"),
+            )
+            .env("NAMESPACE", ns)
+            .env("TMPDIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("kubevuln.log")).unwrap())
+            .spawn()
+            .unwrap(),
     );
-    let answer: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    let id = answer["id"].as_str().unwrap().to_string();
-    assert!(!id.is_empty(), "{answer}");
+    let kv_base = format!("http://127.0.0.1:{kv_port}");
+    let readiness = || match ureq::get(&format!("{kv_base}/v1/readiness")).call() {
+        Ok(r) => Some(r.status()),
+        Err(ureq::Error::Status(code, _)) => Some(code),
+        Err(_) => None,
+    };
+    wait_until("kubevuln /v1/liveness", || {
+        ureq::get(&format!("{kv_base}/v1/liveness")).call().is_ok()
+    });
+    assert_eq!(readiness(), Some(503), "ready without a database");
+    // The database appears as a file (as `kubectl cp` into /data would put it), and is loaded.
+    let status = import.wait().unwrap();
+    assert!(status.success(), "vulndb import: {}", log("import.log"));
+    std::fs::rename(&built_db, &db).unwrap();
+    wait_until("kubevuln /v1/readiness after the database appeared", || {
+        readiness() == Some(200)
+    });
+
+    // The operator as its ServiceAccount, sending its ServiceAccount token to kubevuln.
+    let op = r.get("Deployment", "operator");
+    let c = container(&op["spec"]["template"]["spec"], "operator");
+    let mut cmdline = args(c);
+    let op_port = kubescape_testenv::storage::free_port(localhost).to_string();
+    set_flag(&mut cmdline, "--port", &op_port);
+    set_flag(&mut cmdline, "--bind-address", "127.0.0.1");
+    set_flag(&mut cmdline, "--kubescape-url", &base);
+    set_flag(&mut cmdline, "--kubevuln-url", &kv_base);
+    let operator_token = service_account_token(cluster, dir.path(), ns, "operator");
+    cmdline.push(format!("--token-file={}", operator_token.display()));
+    // The scan the test waits for is the scheduler's, not the start-up one.
+    cmdline.push("--no-startup-scan".into());
+    let mut cmd = Command::new(bin);
+    cmd.args(&cmdline).env(
+        "KUBECONFIG",
+        service_account_kubeconfig(cluster, dir.path(), ns, "operator"),
+    );
+    for e in c["env"].as_array().unwrap() {
+        if let Some(v) = e["value"].as_str() {
+            cmd.env(e["name"].as_str().unwrap(), v);
+        }
+    }
+    let _operator = Running(
+        cmd.env("NAMESPACE", ns)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("operator.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let op_base = format!("http://127.0.0.1:{op_port}");
+    wait_until("operator /readyz", || {
+        ureq::get(&format!("{op_base}/readyz")).call().is_ok()
+    });
+
+    // A CronJob's container with its rendered body and the scheduler's ServiceAccount token
+    // (in the pod: the mounted token, http-request's default).
+    let scheduler_token = service_account_token(cluster, dir.path(), ns, "scheduler");
+    let run_cronjob = |name: &str| -> Value {
+        let body = r.get("ConfigMap", name)["data"]["request-body.json"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let body_file = dir.path().join(format!("{name}.json"));
+        std::fs::write(&body_file, body).unwrap();
+        let cron = r.get("CronJob", name);
+        let mut cmdline = args(container(
+            &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            name,
+        ));
+        assert!(cmdline.contains(&format!("--host=operator.{ns}.svc:4002")));
+        set_flag(&mut cmdline, "--host", &format!("127.0.0.1:{op_port}"));
+        set_flag(&mut cmdline, "--path-body", body_file.to_str().unwrap());
+        cmdline.push(format!("--token-file={}", scheduler_token.display()));
+        let out = Command::new(bin).args(&cmdline).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{name}'s request failed: {stdout}{}\noperator: {}",
+            String::from_utf8_lossy(&out.stderr),
+            log("operator.log")
+        );
+        let answer: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(answer["results"][0]["status"], "ok", "{name}: {answer}");
+        answer
+    };
+
+    // The posture scan, through the operator.
+    let answer = run_cronjob("kubescape-scheduler");
+    let detail = answer["results"][0]["detail"].as_str().unwrap();
+    let id = detail
+        .strip_prefix("posture scan ")
+        .and_then(|d| d.strip_suffix(" queued"))
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_string();
     wait_until("the scheduled scan to finish", || {
         let status: Value = ureq::get(&format!("{base}/v1/status?id={id}"))
             .call()
@@ -976,6 +1839,34 @@ fn rendered_command_lines_run() {
         .collect();
     for name in ["AllControls", "NSA", "MITRE"] {
         assert!(frameworks.contains(&name), "frameworks {frameworks:?}");
+    }
+
+    // The image scan: a Pod's image goes from the operator (listing Pods as its ServiceAccount)
+    // to kubevuln (accepting the operator's token). Nothing can pull the image; the request
+    // being accepted is what is checked here.
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: {ns}}}\n\
+         spec: {{containers: [{{name: web, image: registry.invalid/chart/web:1}}]}}\n"
+    ));
+    let answer = run_cronjob("kubevuln-scheduler");
+    let detail = answer["results"][0]["detail"].as_str().unwrap();
+    let requested: usize = detail
+        .strip_suffix(" container image scans requested")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "{answer}\noperator: {}\nkubevuln: {}",
+                log("operator.log"),
+                log("kubevuln.log")
+            )
+        });
+    assert!(requested >= 1, "{answer}");
+
+    // Nothing the roles did at start (watches of Pods and workloads, discovery) or since was
+    // refused by kube-apiserver: the rendered RBAC covers it.
+    for name in ["operator.log", "kubevuln.log"] {
+        let text = log(name);
+        assert!(!text.to_lowercase().contains("forbidden"), "{name}: {text}");
     }
 }
 
