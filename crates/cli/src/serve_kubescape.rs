@@ -542,7 +542,7 @@ pub(crate) fn scan_name(kind: &str, name: &str) -> String {
     // A Kubernetes name starts and ends alphanumeric (the APIService of the core group is
     // named `v1.`) and has at most 253 characters; a shortened name keeps a hash of the full
     // one so that different objects stay apart.
-    let trimmed = mapped.trim_matches(|c: char| c == '-' || c == '.');
+    let trimmed = mapped.trim_matches(['-', '.']);
     if trimmed.len() <= 253 {
         return trimmed.to_string();
     }
@@ -551,7 +551,7 @@ pub(crate) fn scan_name(kind: &str, name: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let head = trimmed[..240].trim_end_matches(|c: char| c == '-' || c == '.');
+    let head = trimmed[..240].trim_end_matches(['-', '.']);
     format!("{head}-{hash}")
 }
 
