@@ -88,22 +88,35 @@ impl ImageScans {
             }
         }
         let mut sent = 0;
-        let mut errors = Vec::new();
+        let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
         for t in &targets {
             match self.request(t, job_id).await {
                 Ok(()) => sent += 1,
-                Err(e) => errors.push(e),
+                Err(e) => *errors.entry(e).or_default() += 1,
             }
         }
-        if !errors.is_empty() && sent == 0 {
-            return Err((hyper::StatusCode::BAD_GATEWAY, errors.join("; ")));
+        let failed: usize = errors.values().sum();
+        // The same failure for every container (kubevuln down) is said once, with its count.
+        let why = errors
+            .iter()
+            .map(|(e, n)| {
+                if *n > 1 {
+                    format!("{e} ({n} containers)")
+                } else {
+                    e.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        if failed > 0 && sent == 0 {
+            return Err((hyper::StatusCode::BAD_GATEWAY, why));
         }
         Ok(format!(
             "{sent} container image scans requested{}",
-            if errors.is_empty() {
+            if failed == 0 {
                 String::new()
             } else {
-                format!(", {} refused: {}", errors.len(), errors.join("; "))
+                format!(", {failed} not: {why}")
             }
         ))
     }
@@ -162,9 +175,12 @@ impl ImageScans {
                 {
                     continue;
                 }
-                let tags =
+                let mut tags =
                     kubescape_image::list_tags(&listed_host, &repo, &opts, &Default::default())
                         .map_err(|e| e.to_string())?;
+                // Registries list tags in no promised order; the newest are taken to be the
+                // greatest in natural order (`v1.10` after `v1.9`).
+                tags.sort_by(|a, b| natural_order(a, b));
                 let newest = tags.len().saturating_sub(depth);
                 images.extend(
                     tags[newest..]
@@ -516,6 +532,39 @@ struct AuthMethod {
     password: String,
 }
 
+/// Compares runs of digits by value and everything else by character.
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let n = x.iter().take_while(|b| b.is_ascii_digit()).count();
+                let m = y.iter().take_while(|b| b.is_ascii_digit()).count();
+                let trim = |v: &[u8]| -> Vec<u8> {
+                    v.iter().skip_while(|b| **b == b'0').copied().collect()
+                };
+                let (p, q) = (trim(&x[..n]), trim(&y[..m]));
+                let ord = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
 fn repository_selected(patterns: &[String], repo: &str) -> bool {
     patterns.iter().any(|p| match p.strip_suffix('*') {
         Some(prefix) => repo.starts_with(prefix),
@@ -599,6 +648,11 @@ mod tests {
         );
         assert_eq!(s.namespace.as_deref(), Some("team"));
         assert!(s.matches("wlid://cluster-ours/namespace-team/pod-x"));
+        let mut tags = vec!["v1.10", "v1.9", "2", "10", "latest", "1"];
+        tags.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(tags, ["1", "2", "10", "latest", "v1.9", "v1.10"]);
+        assert!(repository_selected(&["team/*".into()], "team/api"));
+        assert!(!repository_selected(&["team/api".into()], "team/api2"));
         let all = Selection::of(&json!({}));
         assert_eq!(all.namespace, None);
         assert!(all.matches("anything"));

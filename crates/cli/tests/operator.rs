@@ -267,5 +267,12 @@ data:
         Some(cluster.admin_token()),
         &json!({"commands": [{"commandName": "scan"}]}),
     );
-    assert_eq!(code, 501, "{body}");
+    // No kubevuln runs here: the image scan requests cannot be delivered, and the answer says
+    // so once, not once per container.
+    assert_eq!(code, 502, "{body}");
+    let error = body["results"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("kubevuln is unreachable") && error.matches("unreachable").count() == 1,
+        "{body}"
+    );
 }
