@@ -1,5 +1,5 @@
 # The `kubescape` binary in a small runtime image. One image serves every role of the Helm chart
-# (charts/kubescape-operator): `serve storage`, `serve kubescape`, `http-request`.
+# (charts/kubescape-operator): `serve storage|kubescape|kubevuln|operator`, `http-request`.
 #
 #   docker build -t kubescape-rs/kubescape:0.1.0 .
 
@@ -11,15 +11,12 @@ RUN cargo build --release --locked -p kubescape-cli \
  && install -D -m 0755 target/release/kubescape /out/kubescape
 
 # --- runtime ---------------------------------------------------------------------------------
-# debian-slim rather than distroless/static: the binary links glibc dynamically.
-FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /data /results \
- && chown 65532:65532 /data /results
+# distroless/cc rather than distroless/static: the binary links glibc, libm and libgcc_s
+# dynamically (`ldd target/release/kubescape`), which distroless/cc carries, with CA certificates
+# and no shell or package manager. Its `nonroot` tag runs as UID 65532; the chart mounts every
+# writable path (/data, /results, /tmp) as a volume and keeps the root filesystem read-only.
+FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/kubescape /usr/local/bin/kubescape
-# Non-root; the chart runs every container with this UID and a read-only root filesystem.
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/kubescape"]
 CMD ["--help"]
