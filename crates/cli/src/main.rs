@@ -6,6 +6,7 @@ mod http_request;
 mod http_service;
 mod image_scan;
 mod libsource;
+mod operator_commands;
 mod operator_images;
 mod sbom;
 mod scan;

@@ -8,7 +8,8 @@
 //! `set/update/delete{Kubescape,VulnScan,RegistryScan}CronJob` (recurring scans as CronJob +
 //! ConfigMap from the chart's template ConfigMaps), `scanRegistryV2` (a registry's repositories
 //! and newest tags, each image sent to kubevuln). Watchers: new Pods' images, changed objects (continuous posture
-//! scan), deleted workloads (their results removed).
+//! scan), deleted workloads (their results removed). Commands also arrive as OperatorCommand
+//! objects (`operator_commands`).
 
 use crate::http_service::{reply, Reply};
 use anyhow::{Context, Result};
@@ -92,11 +93,11 @@ struct MatchRule {
     resources: Vec<String>,
 }
 
-struct Operator {
+pub(crate) struct Operator {
     args: OperatorArgs,
     images: Arc<crate::operator_images::ImageScans>,
     auth: Auth,
-    client: kube::Client,
+    pub(crate) client: kube::Client,
     allowed: Vec<String>,
     http: ureq::Agent,
 }
@@ -147,6 +148,10 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
         if !operator.args.no_startup_scan {
             tokio::spawn(startup_scan(operator.clone()));
         }
+        tokio::spawn(crate::operator_commands::watch(
+            operator.clone(),
+            operator.args.namespace.clone(),
+        ));
         if !operator.args.no_image_scan {
             tokio::spawn(operator.images.clone().watch_pods());
         }
@@ -219,11 +224,14 @@ async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply
                     .unwrap_or_default()
                     .to_string();
                 let span = tracing::info_span!("command", jobId = %job_id, parentId = %parent_id, command = %name, user = %user);
-                let outcome = {
-                    let _e = span.enter();
-                    tracing::info!("command received");
-                    execute(&op, &name, command, &job_id).await
-                };
+                span.in_scope(|| tracing::info!("command received"));
+                // Instrumented, not entered: a guard held across an await would tag other
+                // tasks' log lines on this thread with this command's jobId.
+                let outcome = tracing::Instrument::instrument(
+                    execute(&op, &name, command, &job_id),
+                    span.clone(),
+                )
+                .await;
                 match outcome {
                     Ok(detail) => {
                         let _e = span.enter();
@@ -277,7 +285,7 @@ fn scan_request(command: &Value) -> Value {
     body
 }
 
-async fn execute(
+pub(crate) async fn execute(
     op: &Operator,
     name: &str,
     command: &Value,

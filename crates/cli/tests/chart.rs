@@ -731,6 +731,12 @@ fn default_values_lint_render_and_are_accepted_by_kube_apiserver() {
                 &["cronjobs"],
                 &["get", "list", "create", "patch", "delete"]
             ),
+            rule(
+                &["kubescape.io"],
+                &["operatorcommands"],
+                &["get", "list", "watch"]
+            ),
+            rule(&["kubescape.io"], &["operatorcommands/status"], &["patch"]),
         ]
     );
     assert_eq!(

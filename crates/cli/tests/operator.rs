@@ -71,11 +71,8 @@ fn trigger(port: u16, token: Option<&str>, body: &Value) -> (u16, Value) {
     )
 }
 
-#[test]
-fn recurring_scans_through_an_authenticated_operator() {
-    let cluster = TestCluster::get();
-    let ns = cluster.unique_namespace("operator");
-    let dir = tempfile::tempdir().unwrap();
+/// The chart's posture CronJob template, as the operator reads it.
+fn apply_cronjob_template(cluster: &TestCluster, ns: &str) {
     cluster.apply_yaml(&format!(
         r#"apiVersion: v1
 kind: ConfigMap
@@ -103,6 +100,14 @@ data:
                 configMap: {{name: placeholder}}
 "#
     ));
+}
+
+#[test]
+fn recurring_scans_through_an_authenticated_operator() {
+    let cluster = TestCluster::get();
+    let ns = cluster.unique_namespace("operator");
+    let dir = tempfile::tempdir().unwrap();
+    apply_cronjob_template(cluster, &ns);
     let (_posture, posture_port) = start(
         &[
             "serve",
@@ -124,6 +129,7 @@ data:
             &format!("http://127.0.0.1:{posture_port}"),
             "--allowed-users",
             "admin",
+            "--no-image-scan",
         ],
         cluster.kubeconfig(),
         &dir.path().join("operator.log"),
@@ -275,4 +281,119 @@ data:
         error.contains("kubevuln is unreachable") && error.matches("unreachable").count() == 1,
         "{body}"
     );
+}
+
+/// OperatorCommand objects (the chart's CRD, applied to the real kube-apiserver): pending ones
+/// run at start, new ones as they are created, each once (a restarted operator does not run
+/// them again), with the outcome in the status; an expired one is not started; an unknown
+/// command records its error.
+#[test]
+fn operator_commands_run_once_and_record_their_outcome() {
+    let cluster = TestCluster::get();
+    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../charts/kubescape-operator/crds/operatorcommands.yaml");
+    cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/operatorcommands.kubescape.io",
+        "--timeout=30s",
+    ]);
+    let ns = cluster.unique_namespace("opcommands");
+    let dir = tempfile::tempdir().unwrap();
+    apply_cronjob_template(cluster, &ns);
+    let command = |name: &str, spec: &str| {
+        cluster.apply_yaml(&format!(
+            "apiVersion: kubescape.io/v1alpha1\nkind: OperatorCommand\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {spec}\n"
+        ));
+    };
+    command(
+        "schedule-nsa",
+        r#"{guid: guid-schedule, commandType: setKubescapeCronJob, args: {kubescapeJobParams: {cronTabSchedule: "0 3 * * *"}, scanV1: {targetType: framework, targetNames: [nsa]}}}"#,
+    );
+    command(
+        "too-late",
+        r#"{commandType: setKubescapeCronJob, ttl: 1s, args: {kubescapeJobParams: {cronTabSchedule: "0 4 * * *"}}}"#,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let operator_args = [
+        "serve",
+        "operator",
+        "--namespace",
+        &ns,
+        "--no-startup-scan",
+        "--no-image-scan",
+        "--no-cleanup",
+    ];
+    let log = dir.path().join("operator.log");
+    let operator = start(&operator_args, cluster.kubeconfig(), &log);
+    let status = |name: &str| -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let obj = cluster.get_json(&["operatorcommand", name, "-n", &ns]);
+            if obj["status"]["completed"] == json!(true) {
+                return obj["status"].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not complete: {obj}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let done = status("schedule-nsa");
+    assert_eq!(done["started"], json!(true));
+    assert!(done["error"].is_null(), "{done}");
+    assert!(
+        done["payload"]
+            .as_str()
+            .unwrap()
+            .contains("scheduled \"0 3 * * *\""),
+        "{done}"
+    );
+    assert!(done["executer"].as_str().unwrap().starts_with("operator@"));
+    let expired = status("too-late");
+    assert_eq!(expired["error"]["reason"], "expired", "{expired}");
+    assert!(expired["started"].is_null(), "never started: {expired}");
+    command("unknown", "{commandType: reticulateSplines}");
+    let failed = status("unknown");
+    assert_eq!(failed["error"]["errorCode"], 400, "{failed}");
+    assert!(failed["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("reticulateSplines"));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("guid-schedule"),
+        "jobId = guid"
+    );
+    let cronjobs = || {
+        cluster
+            .kubectl_ok(&[
+                "get",
+                "cronjobs",
+                "-n",
+                &ns,
+                "-l",
+                "kubescape.io/scheduled-scan",
+                "-o",
+                "name",
+            ])
+            .lines()
+            .count()
+    };
+    assert_eq!(cronjobs(), 1, "the expired command created nothing");
+    // A restarted operator finds every command done and runs none again.
+    drop(operator);
+    let _operator = start(
+        &operator_args,
+        cluster.kubeconfig(),
+        &dir.path().join("again.log"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(cronjobs(), 1);
+    let again = std::fs::read_to_string(dir.path().join("again.log")).unwrap_or_default();
+    assert!(!again.contains("OperatorCommand started"), "{again}");
 }

@@ -378,6 +378,9 @@ pub fn distro_ecosystem(id: &str, version_id: &str) -> Option<String> {
         }
         "debian" => Some(format!("Debian:{}", version_id.split('.').next()?)),
         "ubuntu" => Some(format!("Ubuntu:{version_id}")),
+        // Rocky and Alma publish OSV records per major release, under binary package names.
+        "rocky" => Some(format!("Rocky Linux:{}", version_id.split('.').next()?)),
+        "almalinux" => Some(format!("AlmaLinux:{}", version_id.split('.').next()?)),
         _ => None,
     }
 }
@@ -487,6 +490,14 @@ mod tests {
         assert_eq!(
             distro_ecosystem("debian", "12").as_deref(),
             Some("Debian:12")
+        );
+        assert_eq!(
+            distro_ecosystem("rocky", "9.3").as_deref(),
+            Some("Rocky Linux:9")
+        );
+        assert_eq!(
+            distro_ecosystem("almalinux", "8.10").as_deref(),
+            Some("AlmaLinux:8")
         );
     }
 

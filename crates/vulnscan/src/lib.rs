@@ -137,7 +137,7 @@ pub fn scan(catalog: Catalog, db: &Database, filter: &Filter) -> ScanResult {
 }
 
 /// The OSV ecosystem, name and version under which a cataloged package's advisories are filed.
-/// `None` for packages no advisory source covers (RPM: no RPM distro feed is imported yet).
+/// `None` for packages no advisory source covers (OS packages of a distro without OSV records).
 pub fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> {
     let (ecosystem, name, version) = match p.kind {
         // Debian files advisories under the source package and its version.
@@ -149,7 +149,8 @@ pub fn lookup_package(p: &SbomPackage, distro: Option<&str>) -> Option<Package> 
                 .unwrap_or_else(|| p.version.clone()),
         ),
         PkgType::Apk => (distro?.to_string(), p.name.clone(), p.version.clone()),
-        PkgType::Rpm => return None,
+        // Rocky and Alma records name binary packages and `[epoch:]version-release`.
+        PkgType::Rpm => (distro?.to_string(), p.name.clone(), p.version.clone()),
         PkgType::Python => ("PyPI".into(), p.name.clone(), p.version.clone()),
         PkgType::Npm => ("npm".into(), p.name.clone(), p.version.clone()),
         PkgType::RustCrate => ("crates.io".into(), p.name.clone(), p.version.clone()),
@@ -216,6 +217,60 @@ mod tests {
             }],
         }))
         .unwrap()
+    }
+
+    /// RPM packages of a Rocky Linux image are looked up in that release's records, compared
+    /// with RPM ordering (epoch, release).
+    #[test]
+    fn rocky_rpm_packages_match_their_release() {
+        let db = Database::new(
+            vec![
+                osv(
+                    "RLSA-2023:5249",
+                    "Rocky Linux:9",
+                    "openssl-libs",
+                    "0",
+                    "1:3.0.7-24.el9",
+                ),
+                osv(
+                    "RLSA-2023:0001",
+                    "Rocky Linux:8",
+                    "openssl-libs",
+                    "0",
+                    "1:9.9.9-1.el8",
+                ),
+            ],
+            vec![],
+        );
+        let rpm = |version: &str| {
+            let mut p = format::tests::package(
+                PkgType::Rpm,
+                "openssl-libs",
+                version,
+                "pkg:rpm/rocky/openssl-libs",
+                "/var/lib/rpm/rpmdb.sqlite",
+            );
+            p.source_name = Some("openssl".into());
+            p
+        };
+        let mut catalog = format::tests::sample().catalog;
+        catalog.distro = Some(kubescape_sbom::Distro {
+            id: "rocky".into(),
+            version_id: "9.2".into(),
+            ..Default::default()
+        });
+        catalog.packages = vec![
+            rpm("1:3.0.7-18.el9"),
+            rpm("1:3.0.7-24.el9"),
+            rpm("1:3.0.7-24.el9_2.1"),
+        ];
+        let r = scan(catalog, &db, &Filter::default());
+        let hits: Vec<(usize, &str)> = r
+            .matches
+            .iter()
+            .map(|m| (m.package, m.finding.id.as_str()))
+            .collect();
+        assert_eq!(hits, [(0, "RLSA-2023:5249")]);
     }
 
     /// Java archives are looked up as `groupId:artifactId` in Maven's ordering, Composer
