@@ -47,6 +47,12 @@ pub struct KubescapeArgs {
     /// Do not publish WorkloadConfigurationScan objects to storage
     #[arg(long)]
     pub no_storage: bool,
+    /// Also POST every finished JSON report here (unless its request says `"submit": false`)
+    #[arg(long, env = "KS_REPORT_URL", value_name = "URL")]
+    pub report_url: Option<String>,
+    /// Header sent with the report, `Name: value` (repeatable), e.g. an Authorization header
+    #[arg(long = "report-header", value_name = "NAME: VALUE")]
+    pub report_headers: Vec<String>,
 }
 
 /// The body of `POST /v1/scan`, with upstream's field names.
@@ -58,7 +64,8 @@ struct ScanRequest {
     include_namespaces: Vec<String>,
     target_type: String,
     target_names: Vec<String>,
-    submit: bool,
+    /// `false` keeps the report from `--report-url`; absent or `true` sends it.
+    submit: Option<bool>,
     host_scanner: Option<bool>,
     keep_local: bool,
     use_cached_artifacts: Option<bool>,
@@ -89,6 +96,9 @@ struct Service {
 }
 
 pub fn run(args: KubescapeArgs) -> Result<ExitCode> {
+    if let Some(bad) = args.report_headers.iter().find(|h| !h.contains(':')) {
+        anyhow::bail!("--report-header {bad:?}: expected \"Name: value\"");
+    }
     let temp;
     let results_dir = match &args.results_dir {
         Some(d) => d.clone(),
@@ -400,6 +410,11 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
                     published,
                     "scan finished"
                 );
+                if let Some(url) = &service.args.report_url {
+                    if job.request.submit != Some(false) {
+                        send_report(&service, url, &job.id);
+                    }
+                }
                 JobState::Done
             }
             Err(e) => {
@@ -411,6 +426,43 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
             *s = state;
         }
         service.done.send_modify(|n| *n += 1);
+    }
+}
+
+/// POSTs a finished report to `--report-url`, streamed from its file, retried a few times; a
+/// failure is logged and the report stays available from `/v1/results`.
+fn send_report(service: &Service, url: &str, id: &str) {
+    let path = service.results_dir.join(format!("{id}.json"));
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(120))
+        .build();
+    for attempt in 1..=3 {
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the report to send it");
+                return;
+            }
+        };
+        let mut request = agent
+            .post(url)
+            .set("Content-Type", "application/json")
+            .set("X-Job-ID", id);
+        for h in &service.args.report_headers {
+            if let Some((name, value)) = h.split_once(':') {
+                request = request.set(name.trim(), value.trim());
+            }
+        }
+        match request.send(std::io::BufReader::new(file)) {
+            Ok(r) => {
+                tracing::info!(url, status = r.status(), "report sent");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(url, attempt, error = %e, "sending the report failed");
+                std::thread::sleep(std::time::Duration::from_secs(2 * attempt));
+            }
+        }
     }
 }
 

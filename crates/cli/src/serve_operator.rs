@@ -277,8 +277,11 @@ fn scan_request(command: &Value) -> Value {
     let mut body = json!({
         "targetType": scan["targetType"].as_str().unwrap_or("framework"),
         "targetNames": scan["targetNames"].as_array().cloned().unwrap_or_default(),
-        "submit": scan["submit"].as_bool().unwrap_or(false),
     });
+    // Left out unless given: the posture service then sends the report to its --report-url.
+    if let Some(submit) = scan["submit"].as_bool() {
+        body["submit"] = json!(submit);
+    }
     if !namespaces.is_empty() {
         body["includeNamespaces"] = json!(namespaces);
     }

@@ -833,6 +833,7 @@ fn non_default_values() -> Value {
         },
         "kubescape": {
             "queueCapacity": 3,
+            "reportURL": "https://collector.example/v1/reports",
             "podLabels": {"team": "security"},
             "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                 "nodeSelectorTerms": [{"matchExpressions": [
@@ -928,6 +929,7 @@ fn non_default_values_render_and_are_accepted_by_kube_apiserver() {
     let c = container(pod, "kubescape");
     assert_eq!(c["image"], "registry.example/kubescape-rs:2.0.0");
     assert!(args(c).contains(&"--queue-capacity=3".to_string()));
+    assert!(args(c).contains(&"--report-url=https://collector.example/v1/reports".to_string()));
     assert_eq!(
         ks["spec"]["template"]["metadata"]["labels"]["team"],
         "security"

@@ -71,6 +71,58 @@ fn trigger(port: u16, token: Option<&str>, body: &Value) -> (u16, Value) {
     )
 }
 
+/// An HTTP endpoint that records what is POSTed to it (headers lower-cased, body de-chunked)
+/// and answers 200: the posture service's `--report-url`.
+fn report_receiver() -> (
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                headers.push_str(&line.to_ascii_lowercase());
+            }
+            let mut body = Vec::new();
+            if headers.contains("transfer-encoding: chunked") {
+                loop {
+                    let mut size = String::new();
+                    reader.read_line(&mut size).unwrap();
+                    let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                    let mut chunk = vec![0; n + 2];
+                    reader.read_exact(&mut chunk).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+            } else if let Some(len) = headers
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+            {
+                body.resize(len, 0);
+                reader.read_exact(&mut body).unwrap();
+            }
+            sink.lock().unwrap().push((headers, body));
+            let mut out = stream;
+            let _ =
+                out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, got)
+}
+
 /// The chart's posture CronJob template, as the operator reads it.
 fn apply_cronjob_template(cluster: &TestCluster, ns: &str) {
     cluster.apply_yaml(&format!(
@@ -108,6 +160,7 @@ fn recurring_scans_through_an_authenticated_operator() {
     let ns = cluster.unique_namespace("operator");
     let dir = tempfile::tempdir().unwrap();
     apply_cronjob_template(cluster, &ns);
+    let (report_port, reports) = report_receiver();
     let (_posture, posture_port) = start(
         &[
             "serve",
@@ -115,6 +168,10 @@ fn recurring_scans_through_an_authenticated_operator() {
             "--no-storage",
             "--results-dir",
             dir.path().join("results").to_str().unwrap(),
+            "--report-url",
+            &format!("http://127.0.0.1:{report_port}/v1/reports"),
+            "--report-header",
+            "Authorization: Bearer report-token",
         ],
         cluster.kubeconfig(),
         &dir.path().join("posture.log"),
@@ -240,6 +297,32 @@ fn recurring_scans_through_an_authenticated_operator() {
             .collect()
     };
     assert_eq!(frameworks(&results(&scan_id)), ["NSA"]);
+    // Every finished report also went to --report-url, with the configured header.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sent = loop {
+        let found = reports
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(h, _)| h.contains(&format!("x-job-id: {scan_id}")))
+            .cloned();
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the report of {scan_id} was not sent"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        sent.0.contains("authorization: bearer report-token"),
+        "{}",
+        sent.0
+    );
+    assert!(sent.0.starts_with("post /v1/reports "), "{}", sent.0);
+    let report: Value = serde_json::from_slice(&sent.1).unwrap();
+    assert_eq!(report["summaryDetails"]["frameworks"][0]["name"], "NSA");
     assert!(
         operator_log().contains("start-up posture scan"),
         "{}",
