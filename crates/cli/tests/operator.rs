@@ -73,10 +73,10 @@ fn trigger(port: u16, token: Option<&str>, body: &Value) -> (u16, Value) {
 
 /// An HTTP endpoint that records what is POSTed to it (headers lower-cased, body de-chunked)
 /// and answers 200: the posture service's `--report-url`.
-fn report_receiver() -> (
-    u16,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
-) {
+/// Requests received: lower-cased headers and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn report_receiver() -> (u16, Received) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
