@@ -14,6 +14,7 @@ mod serve;
 mod serve_kubescape;
 mod serve_kubevuln;
 mod serve_operator;
+mod service_metrics;
 mod vulndb;
 
 use std::process::ExitCode;

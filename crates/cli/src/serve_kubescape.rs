@@ -93,6 +93,7 @@ struct Service {
     jobs: Mutex<BTreeMap<String, JobState>>,
     queue: SyncSender<Job>,
     done: tokio::sync::watch::Sender<u64>,
+    metrics: crate::service_metrics::Metrics,
 }
 
 pub fn run(args: KubescapeArgs) -> Result<ExitCode> {
@@ -116,6 +117,16 @@ pub fn run(args: KubescapeArgs) -> Result<ExitCode> {
         jobs: Mutex::new(BTreeMap::new()),
         queue,
         done: tokio::sync::watch::channel(0).0,
+        metrics: crate::service_metrics::Metrics::new(&[
+            (
+                "kubescape_scans_total",
+                "Finished posture scans by outcome (done, failed).",
+            ),
+            (
+                "kubescape_scan_requests_refused_total",
+                "Scan requests refused because the queue was full.",
+            ),
+        ]),
     });
     let worker = service.clone();
     std::thread::Builder::new()
@@ -152,6 +163,25 @@ async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> R
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (req.method().clone(), path.as_str()) {
         (Method::GET, "/livez" | "/readyz") => reply(StatusCode::OK, json!({"status": "ok"})),
+        (Method::GET, "/metrics") => {
+            let (queued, running) = {
+                let jobs = service.jobs.lock().expect("jobs");
+                let count = |s: &JobState| jobs.values().filter(|j| *j == s).count() as f64;
+                (count(&JobState::Queued), count(&JobState::Running))
+            };
+            crate::service_metrics::reply(service.metrics.render(&[
+                crate::service_metrics::Gauge {
+                    name: "kubescape_scans_queued",
+                    help: "Scans waiting in the queue.",
+                    value: queued,
+                },
+                crate::service_metrics::Gauge {
+                    name: "kubescape_scans_running",
+                    help: "Scans running now (0 or 1).",
+                    value: running,
+                },
+            ]))
+        }
         (Method::POST, "/v1/scan") => {
             let body = match req.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
@@ -206,6 +236,9 @@ async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> R
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     service.jobs.lock().expect("jobs").remove(&id);
+                    service
+                        .metrics
+                        .inc("kubescape_scan_requests_refused_total", String::new());
                     return answer(
                         StatusCode::TOO_MANY_REQUESTS,
                         &id,
@@ -410,6 +443,9 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
                     published,
                     "scan finished"
                 );
+                service
+                    .metrics
+                    .inc("kubescape_scans_total", "outcome=\"done\"".into());
                 if let Some(url) = &service.args.report_url {
                     if job.request.submit != Some(false) {
                         send_report(&service, url, &job.id);
@@ -418,6 +454,9 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
                 JobState::Done
             }
             Err(e) => {
+                service
+                    .metrics
+                    .inc("kubescape_scans_total", "outcome=\"failed\"".into());
                 tracing::error!(error = %format!("{e:#}"), "scan failed");
                 JobState::Failed(format!("{e:#}"))
             }

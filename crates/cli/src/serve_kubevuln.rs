@@ -168,6 +168,7 @@ struct Kubevuln {
     db: RwLock<Option<Arc<Database>>>,
     jobs: Mutex<JobTable>,
     queue: SyncSender<Job>,
+    metrics: crate::service_metrics::Metrics,
 }
 
 pub fn run(args: KubevulnArgs) -> Result<ExitCode> {
@@ -192,6 +193,16 @@ pub fn run(args: KubevulnArgs) -> Result<ExitCode> {
         db: RwLock::new(None),
         jobs: Mutex::new(JobTable::default()),
         queue,
+        metrics: crate::service_metrics::Metrics::new(&[
+            (
+                "kubevuln_scans_total",
+                "Finished jobs by endpoint kind (scan, sbom) and outcome (done, failed).",
+            ),
+            (
+                "kubevuln_requests_refused_total",
+                "Scan requests refused because the queue was full.",
+            ),
+        ]),
         args,
     });
     let keeper = service.clone();
@@ -268,6 +279,42 @@ async fn handle(svc: Arc<Kubevuln>, req: Request<hyper::body::Incoming>) -> Repl
     let method = req.method().clone();
     match (&method, path.as_str()) {
         (&Method::GET, "/v1/liveness" | "/livez") => reply(StatusCode::OK, json!({"status": "ok"})),
+        (&Method::GET, "/metrics") => {
+            let queued = svc
+                .jobs
+                .lock()
+                .expect("jobs lock")
+                .states
+                .values()
+                .filter(|(s, _)| matches!(s, JobState::Queued))
+                .count() as f64;
+            let (records, built) = match svc.db.read().expect("db lock").as_ref() {
+                Some(db) => (
+                    db.metadata.records as f64,
+                    chrono::DateTime::parse_from_rfc3339(&db.metadata.built)
+                        .map_or(0.0, |t| t.timestamp() as f64),
+                ),
+                None => (0.0, 0.0),
+            };
+            use crate::service_metrics::Gauge;
+            crate::service_metrics::reply(svc.metrics.render(&[
+                Gauge {
+                    name: "kubevuln_jobs_queued",
+                    help: "Jobs waiting in the queue.",
+                    value: queued,
+                },
+                Gauge {
+                    name: "kubevuln_database_records",
+                    help: "Records of the loaded vulnerability database (0: none loaded).",
+                    value: records,
+                },
+                Gauge {
+                    name: "kubevuln_database_built_timestamp_seconds",
+                    help: "Build time of the loaded database (unix seconds).",
+                    value: built,
+                },
+            ]))
+        }
         (&Method::GET, "/v1/readiness" | "/readyz") => {
             match svc.db.read().expect("db lock").as_ref() {
                 Some(db) => reply(
@@ -361,6 +408,8 @@ async fn handle(svc: Arc<Kubevuln>, req: Request<hyper::body::Incoming>) -> Repl
                 }
                 Err(TrySendError::Full(_)) => {
                     svc.jobs.lock().expect("jobs lock").states.remove(&id);
+                    svc.metrics
+                        .inc("kubevuln_requests_refused_total", String::new());
                     reply(
                         StatusCode::TOO_MANY_REQUESTS,
                         json!({"error": format!("the scan queue is full ({} waiting); retry later", svc.args.queue_capacity)}),
@@ -394,12 +443,24 @@ fn worker_loop(svc: &Kubevuln, rx: Receiver<Job>) {
             .expect("jobs lock")
             .set(&id, JobState::Running, &image);
         let started = Instant::now();
+        let kind = match job.kind {
+            JobKind::Scan => "scan",
+            JobKind::Sbom => "sbom",
+        };
         let state = match process(svc, &job) {
             Ok(detail) => {
+                svc.metrics.inc(
+                    "kubevuln_scans_total",
+                    format!("kind=\"{kind}\",outcome=\"done\""),
+                );
                 tracing::info!(seconds = started.elapsed().as_secs_f64(), %detail, "scan done");
                 JobState::Done(detail)
             }
             Err(e) => {
+                svc.metrics.inc(
+                    "kubevuln_scans_total",
+                    format!("kind=\"{kind}\",outcome=\"failed\""),
+                );
                 let e = format!("{e:#}");
                 tracing::warn!(error = %e, "scan failed");
                 JobState::Failed(e)

@@ -100,6 +100,7 @@ pub(crate) struct Operator {
     pub(crate) client: kube::Client,
     allowed: Vec<String>,
     http: ureq::Agent,
+    metrics: crate::service_metrics::Metrics,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode> {
@@ -125,6 +126,10 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode> {
             auth: Auth::new(false, false, None, None, Some(client.clone()), None),
             client,
             allowed,
+            metrics: crate::service_metrics::Metrics::new(&[(
+                "operator_commands_total",
+                "Commands run (triggerAction and OperatorCommand) by name and outcome.",
+            )]),
             http: ureq::AgentBuilder::new()
                 .timeout(std::time::Duration::from_secs(30))
                 .build(),
@@ -177,6 +182,7 @@ async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply
         (Method::GET, "/livez" | "/readyz" | "/v1/liveness" | "/v1/readiness") => {
             reply(StatusCode::OK, json!({"status": "ok"}))
         }
+        (Method::GET, "/metrics") => crate::service_metrics::reply(op.metrics.render(&[])),
         (Method::POST, "/v1/triggerAction") => {
             let user =
                 match crate::http_service::authorize(&op.auth, &op.allowed, req.headers()).await {
@@ -289,6 +295,33 @@ fn scan_request(command: &Value) -> Value {
 }
 
 pub(crate) async fn execute(
+    op: &Operator,
+    name: &str,
+    command: &Value,
+    job_id: &str,
+) -> Result<String, CommandError> {
+    let outcome = run_command(op, name, command, job_id).await;
+    // Only known command names become label values: a caller cannot grow the series.
+    let known =
+        name.chars().all(|c| c.is_ascii_alphanumeric()) && name.len() <= 40 && !name.is_empty();
+    let label = if known
+        && !matches!(&outcome, Err((StatusCode::BAD_REQUEST, m)) if m.starts_with("unknown commandName"))
+    {
+        name
+    } else {
+        "unknown"
+    };
+    op.metrics.inc(
+        "operator_commands_total",
+        format!(
+            "command=\"{label}\",outcome=\"{}\"",
+            if outcome.is_ok() { "ok" } else { "error" }
+        ),
+    );
+    outcome
+}
+
+async fn run_command(
     op: &Operator,
     name: &str,
     command: &Value,

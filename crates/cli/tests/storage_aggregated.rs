@@ -1092,6 +1092,29 @@ data:
         },
     );
 
+    // Both roles count their work on /metrics.
+    let metrics = |url: String| -> String {
+        let out = Command::new("curl").args(["-sS", &url]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let kubevuln_metrics = metrics(format!("{kubevuln_url}/metrics"));
+    let done = kubevuln_metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("kubevuln_scans_total{kind=\"scan\",outcome=\"done\"} "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(done.is_some_and(|n| n >= 4), "{kubevuln_metrics}");
+    assert!(
+        kubevuln_metrics.contains("kubevuln_database_records "),
+        "{kubevuln_metrics}"
+    );
+    assert!(kubevuln_metrics.contains("process_resident_memory_bytes "));
+    let operator_metrics = metrics(format!("http://127.0.0.1:{operator_port}/metrics"));
+    assert!(
+        operator_metrics
+            .contains("operator_commands_total{command=\"scanRegistryV2\",outcome=\"ok\"} 1"),
+        "{operator_metrics}"
+    );
+
     // Deleting a workload removes its summary (the image's manifest stays for the others).
     cluster.kubectl_ok(&["delete", "deployment", "cart", "-n", ns]);
     wait_for(
