@@ -5,7 +5,8 @@
 //!
 //! Per image: a stored VulnerabilityManifest from this scanner and this database is reused
 //! as is; else a stored SBOM of the same digest is matched again; else the image is pulled and
-//! cataloged. Results go to storage: SBOMSyft, VulnerabilityManifest and the OpenVEX document
+//! cataloged by a child process (`kubescape sbom`, stopped after `--scan-timeout`), whose memory
+//! goes back to the system when it ends. Results go to storage: SBOMSyft, VulnerabilityManifest and the OpenVEX document
 //! per image (named by an image slug, in the platform namespace), and a
 //! VulnerabilityManifestSummary per workload container.
 //!
@@ -70,6 +71,9 @@ pub struct KubevulnArgs {
     /// Largest image to scan: bytes, or with a KiB/MiB/GiB suffix (0 = no limit)
     #[arg(long, default_value = "5GiB", value_parser = crate::sbom::parse_size)]
     pub max_image_size: u64,
+    /// Seconds one image may take to pull and catalog before its scan is stopped
+    #[arg(long, default_value_t = 300)]
+    pub scan_timeout: u64,
     /// Largest SBOM stored; a larger one is marked too-large (the image is still matched)
     #[arg(long, default_value = "20MiB", value_parser = crate::sbom::parse_size)]
     pub max_sbom_size: u64,
@@ -266,7 +270,9 @@ fn keep_database(svc: &Kubevuln) {
         } else if current.is_none() && !have && svc.args.db_listing.is_none() {
             tracing::warn!(db = %svc.db_path.display(), "no vulnerability database yet (pass --db-listing, or place one at this path); not ready");
         }
-        std::thread::sleep(Duration::from_secs(30));
+        // Until a database is there, look often: readiness waits on it.
+        let loaded = svc.db.read().expect("db lock").is_some();
+        std::thread::sleep(Duration::from_secs(if loaded { 30 } else { 2 }));
     }
 }
 
@@ -704,18 +710,18 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
         Some(c) => (c, "stored SBOM reused"),
         None => {
             let started = Instant::now();
-            let catalog =
-                kubescape_sbom::catalog(&image, &kubescape_sbom::CatalogOptions::default())
-                    .with_context(|| format!("cannot catalog {reference}"))?;
+            let bytes = catalog_in_child(svc, &reference, &opts)?;
+            let size = bytes.len() as u64;
+            let syft: Value = serde_json::from_slice(&bytes)
+                .context("the cataloging process wrote no valid Syft JSON")?;
+            drop(bytes);
+            let catalog = kubescape_sbom::format::from_syft(&syft).map_err(|e| anyhow!("{e}"))?;
             tracing::info!(
                 packages = catalog.packages.len(),
-                files = catalog.file_count,
+                sbom_bytes = size,
                 seconds = started.elapsed().as_secs_f64(),
                 "image cataloged"
             );
-            let syft =
-                kubescape_sbom::format::render(&catalog, kubescape_sbom::format::Format::SyftJson);
-            let size = serde_json::to_vec(&syft).map_or(0, |v| v.len() as u64);
             let mut sbom_annotations = annotations.clone();
             let syft = if svc.args.max_sbom_size > 0 && size > svc.args.max_sbom_size {
                 tracing::warn!(bytes = size, limit = svc.args.max_sbom_size, "SBOM larger than --max-sbom-size: stored as too-large, the image is still matched");
@@ -790,6 +796,60 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
     Ok(format!("{slug}: {found} vulnerabilities ({sbom_note})"))
 }
 
+/// Pulls and catalogs the image in a child process (`kubescape sbom`) and returns its Syft JSON.
+/// The child's memory goes back to the system when it ends, so a large image does not leave
+/// this long-running service holding it; and a scan past `--scan-timeout` is killed.
+fn catalog_in_child(svc: &Kubevuln, reference: &str, opts: &OpenOptions) -> Result<Vec<u8>> {
+    let dir = tempfile::tempdir().context("cannot create a temporary directory (TMPDIR)")?;
+    let out = dir.path().join("sbom.json");
+    let errors = dir.path().join("stderr");
+    let exe = std::env::current_exe().context("cannot find this program to run the scan")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["sbom", reference, "--format", "syft-json", "--output"])
+        .arg(&out)
+        .arg("--max-image-size")
+        .arg(opts.max_size.unwrap_or(0).to_string())
+        .env("KUBESCAPE_LOG", "warn")
+        .env_remove("KUBESCAPE_REGISTRY_USERNAME")
+        .env_remove("KUBESCAPE_REGISTRY_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&errors)?);
+    if opts.registry.insecure {
+        cmd.arg("--insecure");
+    }
+    if let Some(config) = &opts.registry.docker_config {
+        cmd.arg("--docker-config").arg(config);
+    }
+    // Credentials go through the environment, not the command line other users can read.
+    if let Some(c) = &opts.registry.credentials {
+        cmd.env("KUBESCAPE_REGISTRY_USERNAME", &c.username)
+            .env("KUBESCAPE_REGISTRY_PASSWORD", &c.password);
+    }
+    let mut child = cmd.spawn().context("cannot start the cataloging process")?;
+    let deadline = Instant::now() + Duration::from_secs(svc.args.scan_timeout);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "pulling and cataloging {reference} took longer than {} s (--scan-timeout); stopped",
+                svc.args.scan_timeout
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if !status.success() {
+        let text = std::fs::read_to_string(&errors).unwrap_or_default();
+        let text = text.trim().trim_start_matches("error: ");
+        bail!("cannot catalog {reference}: {text}");
+    }
+    std::fs::read(&out).with_context(|| format!("cannot read the SBOM of {reference}"))
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -824,9 +884,15 @@ impl Kubevuln {
     fn get(&self, plural: &str, kind: &str, ns: &str, name: &str) -> Result<Option<DynamicObject>> {
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), ns, &resource(kind, plural));
-        self.runtime
-            .block_on(api.get_opt(name))
-            .with_context(|| format!("cannot read {plural}/{name} in {ns} from storage"))
+        match self.runtime.block_on(api.get_opt(name)) {
+            Ok(found) => Ok(found),
+            // A missing object is `Ok(None)`; a 404 here means the kind itself is not served.
+            Err(kube::Error::Api(e)) if e.code == 404 => bail!(
+                "the cluster does not serve {plural} ({GROUP}/{VERSION}): is storage registered and available? (kubectl get apiservice {VERSION}.{GROUP})"
+            ),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("cannot read {plural}/{name} in {ns} from storage"))),
+        }
     }
 
     fn put(&self, plural: &str, kind: &str, ns: &str, mut object: Value) -> Result<()> {

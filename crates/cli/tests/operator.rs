@@ -3,6 +3,9 @@
 //! creates the CronJob and its ConfigMap from the template; `kubescape http-request` with that
 //! body triggers a posture scan through the operator; update and delete work.
 
+#[path = "../../image/tests/common/mod.rs"]
+mod common;
+
 use kubescape_testenv::TestCluster;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -479,4 +482,95 @@ fn operator_commands_run_once_and_record_their_outcome() {
     assert_eq!(cronjobs(), 1);
     let again = std::fs::read_to_string(dir.path().join("again.log")).unwrap_or_default();
     assert!(!again.contains("OperatorCommand started"), "{again}");
+}
+
+/// kubevuln against the real kube-apiserver without storage registered: readiness waits for
+/// the database; a scan fails with an error that says storage is missing, reported through
+/// `/v1/scanStatus`, which needs a token too.
+#[test]
+fn kubevuln_readiness_status_and_a_missing_storage() {
+    let cluster = TestCluster::get();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vulndb.json.gz");
+    let (_kubevuln, port) = start(
+        &[
+            "serve",
+            "kubevuln",
+            "--allowed-users",
+            "admin",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        cluster.kubeconfig(),
+        &dir.path().join("kubevuln.log"),
+    );
+    let get = |path: &str, token: Option<&str>| -> (u16, Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-o", "/dev/stdout", "-w", "\n%{http_code}"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (
+            code.parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    };
+    let (code, body) = get("/v1/readiness", None);
+    assert_eq!(code, 503, "no database yet: {body}");
+    let vulndata = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/vulndata/go-osv");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubescape"))
+        .args(["vulndb", "--db", db.to_str().unwrap(), "import"])
+        .arg(&vulndata)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The database file is picked up by the background loader.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get("/v1/readiness", None).0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "kubevuln did not load the database"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let image = format!("oci-dir:{}:v1", common::kit().join("apps.oci").display());
+    let out = Command::new("curl")
+        .args(["-sS", "-X", "POST", "-H"])
+        .arg(format!("Authorization: Bearer {}", cluster.admin_token()))
+        .args(["--data-binary"])
+        .arg(json!({"imageTag": image, "jobID": "slow-1"}).to_string())
+        .arg(format!("http://127.0.0.1:{port}/v1/scanImage"))
+        .output()
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["jobID"], "slow-1", "{answer}");
+    assert_eq!(get("/v1/scanStatus/slow-1", None).0, 401);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let (_, s) = get("/v1/scanStatus/slow-1", Some(cluster.admin_token()));
+        if s["status"] == "failed" || s["status"] == "done" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        status["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is storage registered and available?"),
+        "{status}"
+    );
+    assert_eq!(
+        get("/v1/scanStatus/unknown", Some(cluster.admin_token())).0,
+        404
+    );
 }

@@ -1092,6 +1092,85 @@ data:
         },
     );
 
+    // A scan that takes longer than --scan-timeout is stopped and reported failed.
+    let impatient_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let _impatient = Role(
+        Command::new(kubescape)
+            .args(["serve", "kubevuln", "--bind-address", "127.0.0.1", "--port"])
+            .arg(impatient_port.to_string())
+            .args([
+                "--namespace",
+                ns,
+                "--allowed-users",
+                "admin",
+                "--scan-timeout",
+                "0",
+            ])
+            .args(["--insecure-registries", &registry.addr])
+            .arg("--db")
+            .arg(&db)
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let impatient = format!("http://127.0.0.1:{impatient_port}");
+    let call = |method: &str, url: String, body: Option<String>| -> serde_json::Value {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-sS",
+            "-X",
+            method,
+            "-H",
+            &format!("Authorization: Bearer {}", cluster.admin_token()),
+        ]);
+        if let Some(b) = body {
+            cmd.args(["--data-binary", &b]);
+        }
+        let out = cmd.arg(url).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    wait_for(
+        "the second kubevuln did not become ready",
+        Duration::from_secs(30),
+        logs,
+        || {
+            Command::new("curl")
+                .args(["-sf", &format!("{impatient}/v1/readiness")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        },
+    );
+    // A tag not scanned before, so nothing stored can be reused.
+    call(
+        "POST",
+        format!("{impatient}/v1/scanImage"),
+        Some(serde_json::json!({"imageTag": format!("{}/team/api:1", registry.addr), "jobID": "impatient-1"}).to_string()),
+    );
+    let mut status = serde_json::Value::Null;
+    wait_for(
+        "the timed-out scan did not end",
+        Duration::from_secs(30),
+        logs,
+        || {
+            status = call(
+                "GET",
+                format!("{impatient}/v1/scanStatus/impatient-1"),
+                None,
+            );
+            status["status"] == "failed" || status["status"] == "done"
+        },
+    );
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        status["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--scan-timeout"),
+        "{status}"
+    );
+
     // Both roles count their work on /metrics.
     let metrics = |url: String| -> String {
         let out = Command::new("curl").args(["-sS", &url]).output().unwrap();
