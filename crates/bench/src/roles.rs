@@ -51,8 +51,8 @@ fn parse_args() -> Result<Args> {
     Ok(a)
 }
 
-/// A role's name, root pid and peak resident bytes.
-type Peak = (&'static str, u32, u64);
+/// A role's name, peak resident bytes and resident bytes at the end (after the work).
+type Peak = (&'static str, u64, u64);
 
 /// A role process, killed on drop.
 struct Role {
@@ -254,17 +254,23 @@ fn main() -> Result<()> {
         std::thread::spawn(move || {
             let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
             let mut peaks: HashMap<&'static str, u64> = HashMap::new();
+            let mut last: HashMap<&'static str, u64> = HashMap::new();
             while !stop.load(Ordering::Relaxed) {
                 for (name, pid) in &roles {
                     let rss = tree_rss(*pid, page);
                     let p = peaks.entry(name).or_default();
                     *p = (*p).max(rss);
+                    last.insert(name, rss);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
             let mut s = samples.lock().expect("samples");
-            for (name, pid) in &roles {
-                s.push((name, *pid, peaks.get(name).copied().unwrap_or(0)));
+            for (name, _) in &roles {
+                s.push((
+                    name,
+                    peaks.get(name).copied().unwrap_or(0),
+                    last.get(name).copied().unwrap_or(0),
+                ));
             }
         })
     };
@@ -328,7 +334,8 @@ fn main() -> Result<()> {
         matches!(v["status"].as_str(), Some("done" | "failed"))
     })?;
     let image_done = image_started.elapsed();
-    std::thread::sleep(Duration::from_secs(2));
+    // Settle, so the last sample shows what each role keeps once its work is done.
+    std::thread::sleep(Duration::from_secs(5));
     stop.store(true, Ordering::Relaxed);
     sampler.join().expect("sampler");
 
@@ -347,10 +354,10 @@ fn main() -> Result<()> {
         a.image,
         image_done.as_secs_f64()
     );
-    println!("| role | peak RSS of the process tree (MiB) |");
-    println!("|---|---:|");
-    for (name, _, peak) in samples.lock().expect("samples").iter() {
-        println!("| {name} | {:.0} |", mib(*peak));
+    println!("| role | peak RSS of the process tree (MiB) | RSS after the work (MiB) |");
+    println!("|---|---:|---:|");
+    for (name, peak, last) in samples.lock().expect("samples").iter() {
+        println!("| {name} | {:.0} | {:.0} |", mib(*peak), mib(*last));
     }
     drop(operator);
     drop(kubevuln);

@@ -568,13 +568,12 @@ fn run_scan(service: &Service, job: &Job) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// What publishing needs from the JSON report; everything else in it is skipped unread.
+/// The part of the JSON report publishing needs besides the results; the results are skipped
+/// unread in this pass and streamed in the next ([`stream_results`]).
 #[derive(Deserialize)]
-struct LeanReport {
+struct ReportHead {
     #[serde(rename = "summaryDetails")]
     summary: LeanSummary,
-    #[serde(default)]
-    results: Vec<ResourceResult>,
 }
 
 #[derive(Deserialize)]
@@ -587,6 +586,54 @@ struct LeanSummary {
 struct LeanControl {
     #[serde(default)]
     score_factor: f64,
+}
+
+/// Calls `each` with every element of the report's `results`, parsed one at a time; stops
+/// (with an error) when `each` returns false.
+fn stream_results(path: &std::path::Path, each: impl FnMut(ResourceResult) -> bool) -> Result<()> {
+    use serde::de::{DeserializeSeed, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    struct Top<F>(F);
+    struct Results<'a, F>(&'a mut F);
+    impl<'de, F: FnMut(ResourceResult) -> bool> Visitor<'de> for Top<F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON report object")
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "results" {
+                    map.next_value_seed(Results(&mut self.0))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de, F: FnMut(ResourceResult) -> bool> DeserializeSeed<'de> for Results<'_, F> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de, F: FnMut(ResourceResult) -> bool> Visitor<'de> for Results<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the results array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(r) = seq.next_element::<ResourceResult>()? {
+                if !(self.0)(r) {
+                    return Err(A::Error::custom("publication stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+    let file = std::fs::File::open(path)?;
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
+    serde::Deserializer::deserialize_map(&mut de, Top(each))?;
+    Ok(())
 }
 
 /// `<group>/<version>/<namespace>/<Kind>/<name>` of a Kubernetes object (RBAC subjects and
@@ -651,12 +698,21 @@ async fn publish(
     client: &kube::Client,
     report_path: &PathBuf,
 ) -> Result<usize> {
+    // Two passes over the file rather than the whole report in memory: a 10,000-object report
+    // parsed at once holds every control result of every resource (about 500 MiB), while
+    // streamed it holds one resource's at a time.
     let file = std::fs::File::open(report_path)?;
-    let report: LeanReport = serde_json::from_reader(std::io::BufReader::new(file))
+    let report: ReportHead = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("cannot read the report {}", report_path.display()))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ResourceResult>(16);
+    let path = report_path.clone();
+    let parser = std::thread::Builder::new()
+        .name("report-reader".into())
+        .spawn(move || stream_results(&path, |r| tx.blocking_send(r).is_ok()))?;
     let mut published = 0;
     let mut failed = 0;
-    for result in &report.results {
+    while let Some(result) = rx.recv().await {
+        let result = &result;
         let Some((group, version, namespace, kind, name)) = workload_of(&result.resource_id) else {
             continue;
         };
@@ -748,6 +804,10 @@ async fn publish(
             }
         }
     }
+    parser
+        .join()
+        .map_err(|_| anyhow::anyhow!("the report reader panicked"))?
+        .with_context(|| format!("cannot read the report {}", report_path.display()))?;
     if failed > 0 && published == 0 {
         anyhow::bail!(
             "none of the {failed} workloads' results could be stored (see the warnings above)"
@@ -800,6 +860,40 @@ pub(crate) async fn upsert(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_are_streamed_one_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(
+            &path,
+            r#"{"summaryDetails": {"controls": {}}, "results": [
+                {"resourceID": "apps/v1/a/Deployment/x", "controls": []},
+                {"resourceID": "/v1/a/Pod/y", "controls": []},
+                {"resourceID": "/v1/a/Pod/z", "controls": []}
+            ], "metadata": {"ignored": [1, 2, 3]}}"#,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        stream_results(&path, |r| {
+            seen.push(r.resource_id);
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            ["apps/v1/a/Deployment/x", "/v1/a/Pod/y", "/v1/a/Pod/z"]
+        );
+        // A consumer that stops ends the reading with an error, not a silent partial success.
+        let mut count = 0;
+        let err = stream_results(&path, |_| {
+            count += 1;
+            count < 2
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("publication stopped"), "{err}");
+        assert_eq!(count, 2);
+    }
 
     #[test]
     fn workload_ids_and_names() {

@@ -712,10 +712,7 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
             let started = Instant::now();
             let bytes = catalog_in_child(svc, &reference, &opts)?;
             let size = bytes.len() as u64;
-            let syft: Value = serde_json::from_slice(&bytes)
-                .context("the cataloging process wrote no valid Syft JSON")?;
-            drop(bytes);
-            let catalog = kubescape_sbom::format::from_syft(&syft).map_err(|e| anyhow!("{e}"))?;
+            let catalog = catalog_of_syft(&bytes)?;
             tracing::info!(
                 packages = catalog.packages.len(),
                 sbom_bytes = size,
@@ -723,28 +720,19 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
                 "image cataloged"
             );
             let mut sbom_annotations = annotations.clone();
-            let syft = if svc.args.max_sbom_size > 0 && size > svc.args.max_sbom_size {
+            let too_large = svc.args.max_sbom_size > 0 && size > svc.args.max_sbom_size;
+            if too_large {
                 tracing::warn!(bytes = size, limit = svc.args.max_sbom_size, "SBOM larger than --max-sbom-size: stored as too-large, the image is still matched");
                 sbom_annotations["kubescape.io/status"] = json!("too-large");
-                json!({})
-            } else {
-                syft
-            };
-            svc.put(
-                "sbomsyfts",
-                "SBOMSyft",
-                ns,
-                json!({
-                    "metadata": {"name": slug, "namespace": ns, "annotations": sbom_annotations},
-                    "spec": {
-                        "metadata": {
-                            "tool": {"name": kubescape_sbom::TOOL_NAME, "version": kubescape_sbom::TOOL_VERSION},
-                            "report": {"createdAt": now()},
-                        },
-                        "syft": syft,
-                    },
-                }),
-            )?;
+            }
+            let metadata = json!({"name": slug, "namespace": ns, "annotations": sbom_annotations});
+            let spec_metadata = json!({
+                "tool": {"name": kubescape_sbom::TOOL_NAME, "version": kubescape_sbom::TOOL_VERSION},
+                "report": {"createdAt": now()},
+            });
+            let syft: &[u8] = if too_large { b"{}" } else { &bytes };
+            svc.put_sbom(ns, &slug, metadata, spec_metadata, syft)?;
+            drop(bytes);
             (catalog, "SBOM made")
         }
     };
@@ -794,6 +782,24 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
     )?;
     svc.write_summary(cmd, &slug, &digest, &counts)?;
     Ok(format!("{slug}: {found} vulnerabilities ({sbom_note})"))
+}
+
+/// The catalog of a Syft JSON document, read without the parts matching does not use: the
+/// `files` and `artifactRelationships` lists (most of a large image's SBOM) are skipped unread
+/// instead of becoming a JSON tree many times their size.
+fn catalog_of_syft(bytes: &[u8]) -> Result<kubescape_sbom::Catalog> {
+    #[derive(Deserialize)]
+    struct Lean {
+        artifacts: Vec<Value>,
+        #[serde(default)]
+        distro: Value,
+        #[serde(default)]
+        source: Value,
+    }
+    let lean: Lean =
+        serde_json::from_slice(bytes).context("the cataloging process wrote no valid Syft JSON")?;
+    let doc = json!({"artifacts": lean.artifacts, "distro": lean.distro, "source": lean.source});
+    kubescape_sbom::format::from_syft(&doc).map_err(|e| anyhow!("{e}"))
 }
 
 /// Pulls and catalogs the image in a child process (`kubescape sbom`) and returns its Syft JSON.
@@ -905,6 +911,52 @@ impl Kubevuln {
             ns,
             object,
         ))
+    }
+
+    /// Stores an SBOMSyft whose `spec.syft` is `syft`, the cataloging process's document as
+    /// written: spliced into the request body rather than parsed and serialized again.
+    fn put_sbom(
+        &self,
+        ns: &str,
+        name: &str,
+        mut metadata: Value,
+        spec_metadata: Value,
+        syft: &[u8],
+    ) -> Result<()> {
+        let collection = format!("/apis/{GROUP}/{VERSION}/namespaces/{ns}/sbomsyfts");
+        let body = |metadata: &Value| -> Vec<u8> {
+            let mut b = format!(
+                "{{\"apiVersion\":\"{GROUP}/{VERSION}\",\"kind\":\"SBOMSyft\",\"metadata\":{metadata},\"spec\":{{\"metadata\":{spec_metadata},\"syft\":"
+            )
+            .into_bytes();
+            b.extend_from_slice(syft);
+            b.extend_from_slice(b"}}");
+            b
+        };
+        let send = |method: &str, uri: String, body: Vec<u8>| {
+            let request = hyper::Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(body)
+                .expect("valid request");
+            self.runtime.block_on(self.client.request_text(request))
+        };
+        match send("POST", collection.clone(), body(&metadata)) {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                let current = self
+                    .get("sbomsyfts", "SBOMSyft", ns, name)?
+                    .with_context(|| format!("sbomsyfts/{name} in {ns} vanished while replaced"))?;
+                metadata["resourceVersion"] = json!(current.metadata.resource_version);
+                send("PUT", format!("{collection}/{name}"), body(&metadata))
+                    .map(|_| ())
+                    .with_context(|| format!("cannot update sbomsyfts/{name} in {ns}"))
+            }
+            Err(e) => {
+                Err(anyhow::Error::new(e).context(format!("cannot store sbomsyfts/{name} in {ns}")))
+            }
+        }
     }
 
     /// The workload container's summary, pointing at the image's manifest.
