@@ -457,7 +457,7 @@ fn default_values_lint_render_and_are_accepted_by_kube_apiserver() {
     assert_eq!(
         c["resources"],
         json!({"requests": {"cpu": "100m", "memory": "128Mi"},
-               "limits": {"cpu": "1000m", "memory": "768Mi"}})
+               "limits": {"cpu": "1000m", "memory": "512Mi"}})
     );
     let role_name = format!("{ns}-kubescape");
     let role = r.get("ClusterRole", &role_name);
