@@ -772,7 +772,29 @@ spec:
     };
     workload("shop");
 
-    // The operator: scans the running Pods at start, then new ones.
+    // The posture service the operator's start-up posture scan goes to.
+    let posture_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let _posture = Role(
+        Command::new(kubescape)
+            .args([
+                "serve",
+                "kubescape",
+                "--bind-address",
+                "127.0.0.1",
+                "--port",
+            ])
+            .arg(posture_port.to_string())
+            .args(["--namespace", ns, "--results-dir"])
+            .arg(dir.join("image-phase-results"))
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("posture-images.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+
+    // The operator: a posture scan of the cluster and an image scan of the running Pods at
+    // start, then the images of new Pods.
     let operator_port = kubescape_testenv::storage::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let operator_log = dir.join("operator-images.log");
     let _operator = Role(
@@ -784,9 +806,10 @@ spec:
                 ns,
                 "--allowed-users",
                 "admin",
-                "--no-startup-scan",
                 "--cluster-name",
                 "e2e",
+                "--kubescape-url",
+                &format!("http://127.0.0.1:{posture_port}"),
                 "--kubevuln-url",
                 &kubevuln_url,
             ])
@@ -826,6 +849,31 @@ spec:
         logs,
         || summary("deployment-shop-app").is_some(),
     );
+    // The start-up posture scan published the workload's configuration scan.
+    wait_for(
+        "the start-up posture scan published no WorkloadConfigurationScan for deployment-shop",
+        Duration::from_secs(120),
+        || {
+            format!(
+                "{}\nposture:\n{}",
+                logs(),
+                std::fs::read_to_string(dir.join("posture-images.log")).unwrap_or_default()
+            )
+        },
+        || {
+            cluster
+                .kubectl(&[
+                    "get",
+                    "workloadconfigurationscan",
+                    "deployment-shop",
+                    "-n",
+                    ns,
+                ])
+                .status
+                .success()
+        },
+    );
+
     // A new workload and a naked Pod with the same image, seen by the watcher.
     workload("cart");
     cluster.apply_yaml(&format!(
