@@ -53,29 +53,22 @@ fn kubectl_through_kube_apiserver_with_rbac() {
     );
 
     let _registration = kubescape_testenv::aggregated::register(cluster, &server, &ns);
-    // Discovery through kube-apiserver lists our kinds.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = cluster.kubectl(&[
-            "api-resources",
-            "--api-group=spdx.softwarecomposition.kubescape.io",
-            "-o",
-            "name",
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains("vulnerabilitymanifestsummaries.spdx.softwarecomposition.kubescape.io") {
-            assert!(
-                text.contains("applicationprofiles") && text.contains("sbomsyfts"),
-                "{text}"
-            );
-            break;
-        }
+    // Discovery through kube-apiserver lists our kinds (register waited for the first of them).
+    let kinds = cluster.kubectl_ok(&[
+        "api-resources",
+        "--api-group=spdx.softwarecomposition.kubescape.io",
+        "-o",
+        "name",
+    ]);
+    for kind in [
+        "vulnerabilitymanifestsummaries",
+        "applicationprofiles",
+        "sbomsyfts",
+    ] {
         assert!(
-            Instant::now() < deadline,
-            "kinds not discovered through kube-apiserver: {text} {}",
-            String::from_utf8_lossy(&out.stderr)
+            kinds.contains(&format!("{kind}.spdx.softwarecomposition.kubescape.io")),
+            "{kinds}"
         );
-        std::thread::sleep(Duration::from_millis(500));
     }
 
     let summary = |name: &str, critical: u32| {
