@@ -661,6 +661,8 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
         .clone()
         .or(known_digest)
         .unwrap_or_default();
+    // Only the manifest was read; the layers are the cataloging process's to pull.
+    drop(image);
     let slug = image_slug(&cmd.image_tag, &digest);
     let ns = svc.args.namespace.as_str();
     let db_version = DbVersion::of(&db);

@@ -616,8 +616,10 @@ fn wait_for(
 /// summary; unauthenticated calls are refused.
 fn image_scans_publish_results(cluster: &TestCluster, ns: &str, dir: &std::path::Path) {
     let kubescape = env!("CARGO_BIN_EXE_kubescape");
+    // The kit first: its script also installs the registry and skopeo on a fresh machine.
+    let kit = common::kit();
     let registry = common::Registry::start(None);
-    registry.push(&common::kit().join("apps.oci"), "kit/apps:1");
+    registry.push(&kit.join("apps.oci"), "kit/apps:1");
     let image = format!("{}/kit/apps:1", registry.addr);
     let vulndata =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/vulndata");
@@ -1109,8 +1111,8 @@ data:
 
     // A registry scan: the registry's repositories (filtered) and newest tags, each image scanned
     // on its own (a manifest, no workload summary).
-    registry.push(&common::kit().join("apps.oci"), "team/api:1");
-    registry.push(&common::kit().join("apps.oci"), "team/api:2");
+    registry.push(&kit.join("apps.oci"), "team/api:1");
+    registry.push(&kit.join("apps.oci"), "team/api:2");
     let registry_scan = serde_json::json!({"commands": [{"commandName": "scanRegistryV2",
         "args": {"registryInfo-v1": {"registryName": format!("{}/team", registry.addr), "isHTTPS": false, "depth": 1, "authMethod": {"type": "public"}}}}]});
     let (code, answer) = trigger(Some(cluster.admin_token()), &registry_scan);
