@@ -26,6 +26,9 @@ pub struct ImageScans {
     pub naked_pod_guard: Duration,
     pub http: ureq::Agent,
     requested: Mutex<HashSet<String>>,
+    /// Top owner of a ReplicaSet or Job by its uid: Pods change often (status updates) and
+    /// each change would otherwise cost a GET of the Pod's controller.
+    owners: Mutex<std::collections::HashMap<String, (String, String)>>,
 }
 
 /// One container to scan and the workload it belongs to.
@@ -58,6 +61,7 @@ impl ImageScans {
                 .timeout(Duration::from_secs(30))
                 .build(),
             requested: Mutex::new(HashSet::new()),
+            owners: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -397,6 +401,9 @@ impl ImageScans {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), owner.api_version.clone()),
         };
+        if let Some(top) = self.owners.lock().expect("lock").get(&owner.uid) {
+            return top.clone();
+        }
         if matches!(owner.kind.as_str(), "ReplicaSet" | "Job") {
             let plural = format!("{}s", owner.kind.to_ascii_lowercase());
             let resource = ApiResource::from_gvk_with_plural(
@@ -405,15 +412,21 @@ impl ImageScans {
             );
             let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &ns, &resource);
             if let Ok(Some(parent)) = api.get_opt(&owner.name).await {
-                if let Some(top) = parent
+                let top = parent
                     .metadata
                     .owner_references
                     .iter()
                     .flatten()
                     .find(|o| o.controller == Some(true))
-                {
-                    return (top.kind.clone(), top.name.clone());
+                    .map(|o| (o.kind.clone(), o.name.clone()))
+                    .unwrap_or_else(|| (owner.kind.clone(), owner.name.clone()));
+                let mut owners = self.owners.lock().expect("lock");
+                // Bounded: forgetting only costs a GET the next time.
+                if owners.len() >= 50_000 {
+                    owners.clear();
                 }
+                owners.insert(owner.uid.clone(), top.clone());
+                return top;
             }
         }
         (owner.kind.clone(), owner.name.clone())
