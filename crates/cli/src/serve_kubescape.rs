@@ -84,6 +84,8 @@ enum JobState {
 
 struct Job {
     id: String,
+    /// The caller's job (the operator's jobId, from `X-Job-ID`), for the logs.
+    parent: String,
     request: ScanRequest,
 }
 
@@ -183,6 +185,12 @@ async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> R
             ]))
         }
         (Method::POST, "/v1/scan") => {
+            let parent = req
+                .headers()
+                .get("x-job-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
             let body = match req.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
@@ -230,6 +238,7 @@ async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> R
                 .expect("jobs")
                 .insert(id.clone(), JobState::Queued);
             match service.queue.try_send(Job {
+                parent: parent.clone(),
                 id: id.clone(),
                 request,
             }) {
@@ -247,7 +256,7 @@ async fn handle(service: Arc<Service>, req: Request<hyper::body::Incoming>) -> R
                     );
                 }
             }
-            tracing::info!(jobId = %id, "scan queued");
+            tracing::info!(jobId = %id, parentId = %parent, "scan queued");
             if !flag("wait") {
                 return answer(
                     StatusCode::OK,
@@ -418,7 +427,7 @@ fn worker_loop(service: Arc<Service>, rx: Receiver<Job>) {
             .lock()
             .expect("jobs")
             .insert(job.id.clone(), JobState::Running);
-        let span = tracing::info_span!("scan", jobId = %job.id);
+        let span = tracing::info_span!("scan", jobId = %job.id, parentId = %job.parent);
         let _enter = span.enter();
         let started = std::time::Instant::now();
         let outcome = run_scan(&service, &job).and_then(|report| {

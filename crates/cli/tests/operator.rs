@@ -267,6 +267,13 @@ fn recurring_scans_through_an_authenticated_operator() {
         operator_log()
     );
     let detail = answer["results"][0]["detail"].as_str().unwrap().to_string();
+    // The operator's jobId reaches the posture service, which logs it as the parent.
+    let operator_job = answer["results"][0]["jobID"].as_str().unwrap().to_string();
+    let posture_log = std::fs::read_to_string(dir.path().join("posture.log")).unwrap_or_default();
+    assert!(
+        posture_log.contains(&format!("\"parentId\":\"{operator_job}\"")),
+        "{posture_log}"
+    );
     let scan_id = detail
         .strip_prefix("posture scan ")
         .and_then(|d| d.strip_suffix(" queued"))
