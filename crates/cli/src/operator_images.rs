@@ -320,8 +320,16 @@ impl ImageScans {
                     &t.image_id
                 }
             );
-            if !self.requested.lock().expect("lock").insert(key.clone()) {
-                continue;
+            {
+                let mut requested = self.requested.lock().expect("lock");
+                // Bounded for clusters that churn through many one-off Pods: forgetting only
+                // means a repeated request, which kubevuln answers from its stored result.
+                if requested.len() >= 100_000 {
+                    requested.clear();
+                }
+                if !requested.insert(key.clone()) {
+                    continue;
+                }
             }
             let job = uuid::Uuid::new_v4().to_string();
             match self.request(&t, &job).await {
