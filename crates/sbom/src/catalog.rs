@@ -251,7 +251,8 @@ impl Visitor for Collector<'_> {
     }
 }
 
-fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+/// Fills `buf` as far as the reader goes; the count is short only at the end of the input.
+pub(crate) fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..])? {

@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use serde_json::json;
 
 use super::base;
+use crate::catalog::read_up_to;
 use crate::model::{Location, Package, PkgType};
 use crate::purl::{cpe, purl};
 
@@ -31,29 +32,18 @@ pub struct BuildInfo {
     pub settings: Vec<(String, String)>,
 }
 
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
 /// Reads an executable; returns its Go build info when it is an ELF Go binary built by Go 1.18
 /// or later. Non-ELF files cost a 4-byte read.
 pub fn scan_binary(r: &mut dyn Read) -> io::Result<Option<BuildInfo>> {
     let mut head = [0u8; 4];
-    if read_full(r, &mut head)? < 4 || &head != b"\x7fELF" {
+    if read_up_to(r, &mut head)? < 4 || &head != b"\x7fELF" {
         return Ok(None);
     }
     let finder = memchr::memmem::Finder::new(MAGIC);
     let mut win: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 1 << 20];
     loop {
-        let n = read_full(r, &mut chunk)?;
+        let n = read_up_to(r, &mut chunk)?;
         if n == 0 {
             return Ok(None);
         }
@@ -62,7 +52,7 @@ pub fn scan_binary(r: &mut dyn Read) -> io::Result<Option<BuildInfo>> {
             win.drain(..pos);
             // pull in what follows the header (the strings are right after it)
             while win.len() < MAX_INFO {
-                let n = read_full(r, &mut chunk)?;
+                let n = read_up_to(r, &mut chunk)?;
                 if n == 0 {
                     break;
                 }

@@ -102,6 +102,33 @@ fn package(
     pkg
 }
 
+/// What an archive says about itself: its manifest and its pom.properties files, whichever way
+/// (central directory or stream) its entries are read.
+#[derive(Default)]
+struct Facts {
+    manifest: HashMap<String, String>,
+    poms: Vec<HashMap<String, String>>,
+}
+
+impl Facts {
+    /// Reads the entry when it is one of those (at most 1 MiB of it); false for other entries.
+    fn take(&mut self, name: &str, f: &mut dyn Read) -> bool {
+        let is_manifest = name.eq_ignore_ascii_case("META-INF/MANIFEST.MF");
+        let is_pom = name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties");
+        if !is_manifest && !is_pom {
+            return false;
+        }
+        let mut s = String::new();
+        let _ = f.take(1 << 20).read_to_string(&mut s);
+        if is_manifest {
+            self.manifest = manifest(&s);
+        } else {
+            self.poms.push(properties(&s));
+        }
+        true
+    }
+}
+
 /// Catalogs one archive held in memory. `virtual_path` names it (outer:inner for nested ones).
 pub fn catalog_archive(
     data: &[u8],
@@ -111,8 +138,7 @@ pub fn catalog_archive(
     depth: usize,
 ) -> Result<Vec<Package>, String> {
     let mut z = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| e.to_string())?;
-    let mut poms = Vec::new();
-    let mut mf = HashMap::new();
+    let mut facts = Facts::default();
     let mut out = Vec::new();
     for i in 0..z.len() {
         let mut f = match z.by_index(i) {
@@ -123,15 +149,10 @@ pub fn catalog_archive(
             }
         };
         let name = f.name().to_string();
-        if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
-            let mut s = String::new();
-            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
-            mf = manifest(&s);
-        } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
-            let mut s = String::new();
-            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
-            poms.push(properties(&s));
-        } else if is_java_archive(&name) && depth < MAX_DEPTH {
+        if facts.take(&name, &mut f) {
+            continue;
+        }
+        if is_java_archive(&name) && depth < MAX_DEPTH {
             if f.size() > max_nested {
                 tracing::warn!(
                     "{virtual_path}:{name}: nested archive larger than the limit, skipped"
@@ -149,7 +170,7 @@ pub fn catalog_archive(
             }
         }
     }
-    out.extend(identify(&poms, &mf, virtual_path, loc));
+    out.extend(identify(&facts.poms, &facts.manifest, virtual_path, loc));
     Ok(out)
 }
 
@@ -218,8 +239,7 @@ pub fn catalog_stream(
     max_nested: u64,
     depth: usize,
 ) -> Result<Vec<Package>, String> {
-    let mut poms = Vec::new();
-    let mut mf = HashMap::new();
+    let mut facts = Facts::default();
     let mut out = Vec::new();
     let mut r = r;
     loop {
@@ -227,7 +247,7 @@ pub fn catalog_stream(
             Ok(Some(f)) => f,
             Ok(None) => break, // central directory reached
             Err(e) => {
-                if out.is_empty() && poms.is_empty() && mf.is_empty() {
+                if out.is_empty() && facts.poms.is_empty() && facts.manifest.is_empty() {
                     return Err(e.to_string());
                 }
                 tracing::warn!("{virtual_path}: stopped reading at an unreadable entry: {e}");
@@ -235,15 +255,10 @@ pub fn catalog_stream(
             }
         };
         let name = f.name().to_string();
-        if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
-            let mut s = String::new();
-            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
-            mf = manifest(&s);
-        } else if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
-            let mut s = String::new();
-            let _ = f.by_ref().take(1 << 20).read_to_string(&mut s);
-            poms.push(properties(&s));
-        } else if is_java_archive(&name) && depth < MAX_DEPTH {
+        if facts.take(&name, &mut f) {
+            continue;
+        }
+        if is_java_archive(&name) && depth < MAX_DEPTH {
             let vp = format!("{virtual_path}:{name}");
             let found = if f.size() <= max_nested {
                 let mut inner = Vec::with_capacity(f.size() as usize);
@@ -260,7 +275,7 @@ pub fn catalog_stream(
         }
         // the rest of the entry is skipped when `f` is dropped
     }
-    out.extend(identify(&poms, &mf, virtual_path, loc));
+    out.extend(identify(&facts.poms, &facts.manifest, virtual_path, loc));
     Ok(out)
 }
 

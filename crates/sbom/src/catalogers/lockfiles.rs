@@ -15,10 +15,7 @@ pub const NPM_CATALOGER: &str = "javascript-lock-cataloger";
 pub const CARGO_CATALOGER: &str = "rust-cargo-lock-cataloger";
 
 fn npm_package(name: &str, version: &str, loc: Location) -> Package {
-    let (ns, short) = match name.split_once('/') {
-        Some((scope, n)) if scope.starts_with('@') => (Some(scope), n),
-        _ => (None, name),
-    };
+    let (ns, short) = super::npm::split_scope(name);
     let mut p = base(
         PkgType::Npm,
         name,

@@ -11,6 +11,14 @@ use crate::purl::{cpe, purl};
 /// `foundBy` of the packages this cataloger finds (Syft's name for its counterpart).
 pub const CATALOGER: &str = "javascript-package-cataloger";
 
+/// `@scope/name` -> (`@scope`, `name`): the purl's namespace and name.
+pub(super) fn split_scope(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((scope, n)) if scope.starts_with('@') => (Some(scope), n),
+        _ => (None, name),
+    }
+}
+
 fn licenses(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     match v.get("license") {
@@ -61,10 +69,7 @@ pub(crate) fn catalog(
         ) else {
             continue;
         };
-        let (ns, short) = match name.split_once('/') {
-            Some((scope, n)) if scope.starts_with('@') => (Some(scope), n),
-            _ => (None, name),
-        };
+        let (ns, short) = split_scope(name);
         let mut pkg = base(
             PkgType::Npm,
             name,
