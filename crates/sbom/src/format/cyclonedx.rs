@@ -8,15 +8,18 @@ use crate::model::{Catalog, Distro, Package};
 use crate::{TOOL_NAME, TOOL_VERSION};
 
 pub fn to_cyclonedx(c: &Catalog) -> Value {
-    let name = image_name(c);
+    inventory(c, &image_name(c))
+}
+
+/// The inventory BOM of a catalog, its root component (the image) named `root_name`. Public so
+/// that documents built on it (the vulnerability BOM of `kubescape scan image`) describe the
+/// image and its packages identically.
+pub fn inventory(c: &Catalog, root_name: &str) -> Value {
     let root_ref = format!(
         "image:{}",
-        c.source
-            .manifest_digest
-            .clone()
-            .unwrap_or_else(|| name.clone())
+        c.source.manifest_digest.as_deref().unwrap_or(root_name)
     );
-    let mut root = json!({"bom-ref": root_ref, "type": "container", "name": name});
+    let mut root = json!({"bom-ref": root_ref, "type": "container", "name": root_name});
     if let Some(d) = &c.source.manifest_digest {
         root["version"] = json!(d);
     }
@@ -28,13 +31,17 @@ pub fn to_cyclonedx(c: &Catalog) -> Value {
     }
     for p in &c.packages {
         let r = component_ref(p);
-        refs.push(r);
-        components.push(component(p));
+        // bom-refs and dependsOn entries must be unique; identical packages are one component.
+        if !refs.contains(&r) {
+            refs.push(r);
+            components.push(component(p));
+        }
     }
     json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
+        // Every BOM instance gets its own serial number, even for unchanged content (spec).
         "serialNumber": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
         "version": 1,
         "metadata": {

@@ -15,8 +15,8 @@ use crate::model::{Catalog, Package};
 /// The component renderers, for documents that extend the inventory (the vulnerability BOM).
 pub use cyclonedx::{
     component as cyclonedx_component, component_ref as cyclonedx_component_ref,
-    os_component as cyclonedx_os_component, os_component_ref as cyclonedx_os_component_ref,
-    to_cyclonedx,
+    inventory as cyclonedx_inventory, os_component as cyclonedx_os_component,
+    os_component_ref as cyclonedx_os_component_ref, to_cyclonedx,
 };
 pub use spdx::to_spdx;
 pub use syft::{from_syft, to_syft, SYFT_JSON_FOUND_BY, SYFT_SCHEMA_VERSION};

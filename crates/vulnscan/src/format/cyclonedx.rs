@@ -4,10 +4,7 @@
 
 use super::{aliases, by_vulnerability, image_purl, recommendation, summary, worst};
 use crate::{Match, ScanResult, SCANNER_NAME, SCANNER_VERSION};
-use kubescape_sbom::format::{
-    cyclonedx_component, cyclonedx_component_ref, cyclonedx_os_component,
-    cyclonedx_os_component_ref,
-};
+use kubescape_sbom::format::{cyclonedx_component_ref, cyclonedx_inventory};
 use kubescape_vulndb::severity::{cvss3_base_score, Severity};
 use serde_json::{json, Value};
 
@@ -121,61 +118,25 @@ fn vulnerability(r: &ScanResult, id: &str, ms: &[&Match]) -> Value {
 /// The vulnerability BOM of a scan. `target` is the image as the user named it: the name of the
 /// root component.
 pub fn cyclonedx(r: &ScanResult, target: &str) -> Value {
-    let c = &r.catalog;
-    let root_ref = format!(
-        "image:{}",
-        c.source.manifest_digest.as_deref().unwrap_or(target)
-    );
-    let mut root = json!({"bom-ref": root_ref, "type": "container", "name": target});
-    if let Some(d) = &c.source.manifest_digest {
-        root["version"] = json!(d);
-    }
+    let mut bom = cyclonedx_inventory(&r.catalog, target);
     if let Some(purl) = image_purl(r, target) {
-        root["purl"] = json!(purl);
+        bom["metadata"]["component"]["purl"] = json!(purl);
     }
-
-    let mut components = Vec::with_capacity(c.packages.len() + 1);
-    let mut refs: Vec<String> = Vec::new();
-    if let Some(d) = &c.distro {
-        refs.push(cyclonedx_os_component_ref(d));
-        components.push(cyclonedx_os_component(d));
-    }
-    for p in &c.packages {
-        let r = cyclonedx_component_ref(p);
-        // dependsOn must hold unique refs; two identical packages are one component.
-        if !refs.contains(&r) {
-            refs.push(r);
-            components.push(cyclonedx_component(p));
-        }
-    }
-    let vulnerabilities: Vec<Value> = by_vulnerability(r)
+    bom["metadata"]["tools"] = json!({"components": [{"type": "application", "name": SCANNER_NAME, "version": SCANNER_VERSION}]});
+    bom["metadata"]["properties"] =
+        json!([{"name": "kubescape:vulndb:version", "value": r.db.label()}]);
+    bom["vulnerabilities"] = by_vulnerability(r)
         .iter()
         .map(|(id, ms)| vulnerability(r, id, ms))
         .collect();
-
-    json!({
-        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        // Every BOM instance gets its own serial number, even for unchanged content (spec).
-        "serialNumber": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-        "version": 1,
-        "metadata": {
-            "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "tools": {"components": [{"type": "application", "name": SCANNER_NAME, "version": SCANNER_VERSION}]},
-            "component": root,
-            "properties": [{"name": "kubescape:vulndb:version", "value": r.db.label()}],
-        },
-        "components": components,
-        "dependencies": [{"ref": root_ref, "dependsOn": refs}],
-        "vulnerabilities": vulnerabilities,
-    })
+    bom
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::format::tests::sample;
+    use kubescape_sbom::format::cyclonedx_component;
 
     #[test]
     fn components_and_vulnerabilities() {
