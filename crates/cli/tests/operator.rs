@@ -361,10 +361,15 @@ fn recurring_scans_through_an_authenticated_operator() {
         ])
         .trim()
         .is_empty());
+    // A Pod of its own, so the outcome does not depend on what else the cluster runs.
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: two-images, namespace: {ns}}}\nspec:\n  containers:\n  - {{name: a, image: registry.example/a:1}}\n  - {{name: b, image: registry.example/b:1}}\n"
+    ));
     let (code, body) = trigger(
         port,
         Some(cluster.admin_token()),
-        &json!({"commands": [{"commandName": "scan"}]}),
+        &json!({"commands": [{"commandName": "scan",
+            "designators": [{"designatorType": "Attributes", "attributes": {"namespace": ns}}]}]}),
     );
     // No kubevuln runs here: the image scan requests cannot be delivered, and the answer says
     // so once, not once per container.
@@ -374,6 +379,7 @@ fn recurring_scans_through_an_authenticated_operator() {
         error.contains("kubevuln is unreachable") && error.matches("unreachable").count() == 1,
         "{body}"
     );
+    assert!(error.ends_with("(2 containers)"), "{body}");
 }
 
 /// OperatorCommand objects (the chart's CRD, applied to the real kube-apiserver): pending ones
