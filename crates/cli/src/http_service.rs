@@ -66,6 +66,18 @@ pub async fn kube_client(context: Option<&str>) -> Result<kube::Client> {
     Ok(kube::Client::try_from(config)?)
 }
 
+/// The whole request body; the refusal is the finished 400 answer.
+pub async fn body(req: Request<hyper::body::Incoming>) -> Result<Bytes, Reply> {
+    use http_body_util::BodyExt;
+    match req.into_body().collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(reply(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": format!("cannot read the request: {e}")}),
+        )),
+    }
+}
+
 /// Whether `user` is on the allow-list (entries are names; a trailing `*` matches a prefix).
 pub fn allowed(patterns: &[String], user: &str) -> bool {
     patterns.iter().any(|p| match p.strip_suffix('*') {

@@ -849,8 +849,9 @@ pub(crate) async fn upsert(
     match api.create(&PostParams::default(), &obj).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => {
+            // Metadata only (PartialObjectMetadata): the stored object may be many MB.
             let current = api
-                .get(&name)
+                .get_metadata(&name)
                 .await
                 .with_context(|| format!("cannot read {plural}/{name} in {namespace}"))?;
             obj.metadata.resource_version = current.metadata.resource_version;

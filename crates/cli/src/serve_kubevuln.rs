@@ -17,7 +17,6 @@
 use crate::http_service::{reply, Reply};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use http_body_util::BodyExt;
 use hyper::{Method, Request, StatusCode};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kubescape_apiserver::auth::Auth;
@@ -370,14 +369,9 @@ async fn handle(svc: Arc<Kubevuln>, req: Request<hyper::body::Incoming>) -> Repl
             } else {
                 JobKind::Scan
             };
-            let body = match req.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => {
-                    return reply(
-                        StatusCode::BAD_REQUEST,
-                        json!({"error": format!("cannot read the request: {e}")}),
-                    )
-                }
+            let body = match crate::http_service::body(req).await {
+                Ok(b) => b,
+                Err(refusal) => return refusal,
             };
             let mut command: ScanCommand = match serde_json::from_slice(&body) {
                 Ok(c) => c,
@@ -482,11 +476,8 @@ fn pull_reference(tag: &str, hash: &str) -> (String, Option<String>) {
         .trim()
         .trim_start_matches("docker-pullable://")
         .trim_start_matches("docker://");
-    let digest = match hash.rsplit_once('@') {
-        Some((_, d)) => Some(d.to_string()),
-        None if hash.starts_with("sha256:") => None,
-        None => None,
-    };
+    // A bare `sha256:` (an image ID on some runtimes) names no manifest to pull.
+    let digest = hash.rsplit_once('@').map(|(_, d)| d.to_string());
     match &digest {
         Some(d) if !tag.contains('@') => {
             let repo = strip_tag(tag);
@@ -674,12 +665,18 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
     });
 
     if job.kind == JobKind::Scan {
-        let stored = svc.get("vulnerabilitymanifests", "VulnerabilityManifest", ns, &slug)?;
-        if let Some(m) = stored.filter(|m| {
-            m.data["spec"]["metadata"]["tool"].is_object()
-                && kubescape_vulnscan::is_current(&m.data["spec"]["metadata"]["tool"], &db_version)
-        }) {
-            let counts = severity_counts(&m.data["spec"]["payload"]);
+        let stored: Option<Stored<StoredManifest>> =
+            svc.read("vulnerabilitymanifests", ns, &slug)?;
+        if let Some(m) =
+            stored.filter(|m| kubescape_vulnscan::is_current(&m.spec.metadata.tool, &db_version))
+        {
+            let counts = severity_counts(
+                m.spec
+                    .payload
+                    .matches
+                    .iter()
+                    .map(|m| m.vulnerability.severity.as_str()),
+            );
             svc.write_summary(cmd, &slug, &digest, &counts)?;
             return Ok(format!(
                 "{slug}: stored result of this scanner and database reused"
@@ -687,23 +684,20 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
         }
     }
 
-    let stored_sbom = svc.get("sbomsyfts", "SBOMSyft", ns, &slug)?.and_then(|s| {
-        let tool = &s.data["spec"]["metadata"]["tool"];
+    let stored: Option<Stored<StoredSbom>> = svc.read("sbomsyfts", ns, &slug)?;
+    let stored_sbom = stored.and_then(|s| {
+        let tool = &s.spec.metadata.tool;
         let ours = tool["name"] == kubescape_sbom::TOOL_NAME
             && tool["version"] == kubescape_sbom::TOOL_VERSION;
-        let complete = s
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("kubescape.io/status"))
-            .is_some_and(|st| st == "completed");
+        let complete = s.metadata.annotations.get("kubescape.io/status").map(String::as_str)
+            == Some("completed");
         if !(ours && complete) {
             return None;
         }
-        match kubescape_sbom::format::from_syft(&s.data["spec"]["syft"]) {
+        match s.spec.syft.into_catalog() {
             Ok(c) => Some(c),
             Err(e) => {
-                tracing::warn!(sbom = %slug, error = %e, "stored SBOM unreadable; cataloging the image again");
+                tracing::warn!(sbom = %slug, error = %format!("{e:#}"), "stored SBOM unreadable; cataloging the image again");
                 None
             }
         }
@@ -714,7 +708,9 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
             let started = Instant::now();
             let bytes = catalog_in_child(svc, &reference, &opts)?;
             let size = bytes.len() as u64;
-            let catalog = catalog_of_syft(&bytes)?;
+            let catalog = serde_json::from_slice::<SyftLean>(&bytes)
+                .context("the cataloging process wrote no valid Syft JSON")?
+                .into_catalog()?;
             tracing::info!(
                 packages = catalog.packages.len(),
                 sbom_bytes = size,
@@ -747,7 +743,13 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
 
     let result = kubescape_vulnscan::scan(catalog, &db, &Filter::default());
     let payload = kubescape_vulnscan::format::manifest(&result, &cmd.image_tag);
-    let counts = severity_counts(&payload);
+    let counts = severity_counts(
+        payload["matches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["vulnerability"]["severity"].as_str().unwrap_or_default()),
+    );
     let found = result.matches.len();
     let vex = kubescape_vulnscan::format::openvex(&result, &cmd.image_tag, chrono::Utc::now());
     drop(result);
@@ -786,22 +788,78 @@ fn process(svc: &Kubevuln, job: &Job) -> Result<String> {
     Ok(format!("{slug}: {found} vulnerabilities ({sbom_note})"))
 }
 
-/// The catalog of a Syft JSON document, read without the parts matching does not use: the
-/// `files` and `artifactRelationships` lists (most of a large image's SBOM) are skipped unread
-/// instead of becoming a JSON tree many times their size.
-fn catalog_of_syft(bytes: &[u8]) -> Result<kubescape_sbom::Catalog> {
-    #[derive(Deserialize)]
-    struct Lean {
-        artifacts: Vec<Value>,
-        #[serde(default)]
-        distro: Value,
-        #[serde(default)]
-        source: Value,
+/// A Syft JSON document read without the parts matching does not use: the `files` and
+/// `artifactRelationships` lists (most of a large image's SBOM) are skipped unread instead of
+/// becoming a JSON tree many times their size.
+#[derive(Deserialize)]
+struct SyftLean {
+    artifacts: Option<Vec<Value>>,
+    #[serde(default)]
+    distro: Value,
+    #[serde(default)]
+    source: Value,
+}
+
+impl SyftLean {
+    fn into_catalog(self) -> Result<kubescape_sbom::Catalog> {
+        let artifacts = self
+            .artifacts
+            .context("not a Syft JSON document: no \"artifacts\" array")?;
+        let doc = json!({"artifacts": artifacts, "distro": self.distro, "source": self.source});
+        kubescape_sbom::format::from_syft(&doc).map_err(|e| anyhow!("{e}"))
     }
-    let lean: Lean =
-        serde_json::from_slice(bytes).context("the cataloging process wrote no valid Syft JSON")?;
-    let doc = json!({"artifacts": lean.artifacts, "distro": lean.distro, "source": lean.source});
-    kubescape_sbom::format::from_syft(&doc).map_err(|e| anyhow!("{e}"))
+}
+
+/// The parts of stored objects a scan reads back: annotations and the spec's parts below.
+#[derive(Deserialize)]
+struct Stored<S> {
+    #[serde(default)]
+    metadata: StoredMetadata,
+    spec: S,
+}
+
+#[derive(Deserialize, Default)]
+struct StoredMetadata {
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ToolMetadata {
+    #[serde(default)]
+    tool: Value,
+}
+
+#[derive(Deserialize)]
+struct StoredSbom {
+    #[serde(default)]
+    metadata: ToolMetadata,
+    syft: SyftLean,
+}
+
+#[derive(Deserialize)]
+struct StoredManifest {
+    #[serde(default)]
+    metadata: ToolMetadata,
+    #[serde(default)]
+    payload: StoredMatches,
+}
+
+#[derive(Deserialize, Default)]
+struct StoredMatches {
+    #[serde(default)]
+    matches: Vec<StoredMatch>,
+}
+
+#[derive(Deserialize)]
+struct StoredMatch {
+    vulnerability: StoredVulnerability,
+}
+
+#[derive(Deserialize)]
+struct StoredVulnerability {
+    #[serde(default)]
+    severity: String,
 }
 
 /// Pulls and catalogs the image in a child process (`kubescape sbom`) and returns its Syft JSON.
@@ -862,20 +920,15 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Counts per severity (storage's lower-case keys) of a match document.
-fn severity_counts(payload: &Value) -> BTreeMap<&'static str, u64> {
+/// Counts per severity (storage's lower-case keys) of the matches' severity words.
+fn severity_counts<'a>(severities: impl Iterator<Item = &'a str>) -> BTreeMap<&'static str, u64> {
     let mut counts: BTreeMap<&'static str, u64> =
         ["critical", "high", "medium", "low", "negligible", "unknown"]
             .into_iter()
             .map(|s| (s, 0))
             .collect();
-    for m in payload["matches"].as_array().into_iter().flatten() {
-        let key = match m["vulnerability"]["severity"]
-            .as_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-            .as_str()
-        {
+    for severity in severities {
+        let key = match severity.to_ascii_lowercase().as_str() {
             "critical" => "critical",
             "high" => "high",
             "medium" => "medium",
@@ -889,12 +942,24 @@ fn severity_counts(payload: &Value) -> BTreeMap<&'static str, u64> {
 }
 
 impl Kubevuln {
-    fn get(&self, plural: &str, kind: &str, ns: &str, name: &str) -> Result<Option<DynamicObject>> {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), ns, &resource(kind, plural));
-        match self.runtime.block_on(api.get_opt(name)) {
-            Ok(found) => Ok(found),
-            // A missing object is `Ok(None)`; a 404 here means the kind itself is not served.
+    /// Reads the parts `T` names of a stored object, parsed straight from the response: a
+    /// multi-MB SBOM or manifest never becomes a whole JSON tree here. `None` when it does not
+    /// exist.
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        plural: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<T>> {
+        let request = hyper::Request::get(format!(
+            "/apis/{GROUP}/{VERSION}/namespaces/{ns}/{plural}/{name}"
+        ))
+        .body(Vec::new())
+        .expect("valid request");
+        match self.runtime.block_on(self.client.request::<T>(request)) {
+            Ok(found) => Ok(Some(found)),
+            Err(kube::Error::Api(e)) if e.code == 404 && e.reason == "NotFound" => Ok(None),
+            // Any other 404 means the kind itself is not served.
             Err(kube::Error::Api(e)) if e.code == 404 => bail!(
                 "the cluster does not serve {plural} ({GROUP}/{VERSION}): is storage registered and available? (kubectl get apiservice {VERSION}.{GROUP})"
             ),
@@ -947,9 +1012,15 @@ impl Kubevuln {
         match send("POST", collection.clone(), body(&metadata)) {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 409 => {
+                let api: Api<DynamicObject> = Api::namespaced_with(
+                    self.client.clone(),
+                    ns,
+                    &resource("SBOMSyft", "sbomsyfts"),
+                );
                 let current = self
-                    .get("sbomsyfts", "SBOMSyft", ns, name)?
-                    .with_context(|| format!("sbomsyfts/{name} in {ns} vanished while replaced"))?;
+                    .runtime
+                    .block_on(api.get_metadata(name))
+                    .with_context(|| format!("cannot read sbomsyfts/{name} in {ns}"))?;
                 metadata["resourceVersion"] = json!(current.metadata.resource_version);
                 send("PUT", format!("{collection}/{name}"), body(&metadata))
                     .map(|_| ())
@@ -1092,7 +1163,14 @@ mod tests {
             {"vulnerability": {"severity": "Critical"}},
             {"vulnerability": {"severity": "whatever"}},
         ]});
-        let c = severity_counts(&payload);
+        // As a stored manifest's payload is read back.
+        let stored: StoredMatches = serde_json::from_value(payload).unwrap();
+        let c = severity_counts(
+            stored
+                .matches
+                .iter()
+                .map(|m| m.vulnerability.severity.as_str()),
+        );
         assert_eq!(
             (c["high"], c["critical"], c["unknown"], c["low"]),
             (2, 1, 1, 0)

@@ -14,7 +14,6 @@
 use crate::http_service::{reply, Reply};
 use anyhow::{Context, Result};
 use clap::Args;
-use http_body_util::BodyExt;
 use hyper::{Method, Request, StatusCode};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
@@ -189,14 +188,9 @@ async fn handle(op: Arc<Operator>, req: Request<hyper::body::Incoming>) -> Reply
                     Ok(u) => u,
                     Err(refusal) => return refusal,
                 };
-            let body = match req.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => {
-                    return reply(
-                        StatusCode::BAD_REQUEST,
-                        json!({"error": format!("cannot read the request: {e}")}),
-                    )
-                }
+            let body = match crate::http_service::body(req).await {
+                Ok(b) => b,
+                Err(refusal) => return refusal,
             };
             let request: Value = match serde_json::from_slice(&body) {
                 Ok(v) => v,
@@ -301,16 +295,11 @@ pub(crate) async fn execute(
     job_id: &str,
 ) -> Result<String, CommandError> {
     let outcome = run_command(op, name, command, job_id).await;
-    // Only known command names become label values: a caller cannot grow the series.
-    let known =
-        name.chars().all(|c| c.is_ascii_alphanumeric()) && name.len() <= 40 && !name.is_empty();
-    let label = if known
-        && !matches!(&outcome, Err((StatusCode::BAD_REQUEST, m)) if m.starts_with("unknown commandName"))
-    {
-        name
-    } else {
-        "unknown"
-    };
+    // Only recognised command names become label values (every other name ends in the
+    // "unknown commandName" refusal): a caller cannot grow the series.
+    let unknown = name.is_empty()
+        || matches!(&outcome, Err((StatusCode::BAD_REQUEST, m)) if m.starts_with("unknown commandName"));
+    let label = if unknown { "unknown" } else { name };
     op.metrics.inc(
         "operator_commands_total",
         format!(
