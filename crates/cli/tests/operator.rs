@@ -43,42 +43,20 @@ fn start(args: &[&str], kubeconfig: &std::path::Path, log: &std::path::Path) -> 
 }
 
 fn trigger(port: u16, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut cmd = Command::new("curl");
-    cmd.args([
-        "-sS",
-        "-o",
-        "/dev/stdout",
-        "-w",
-        "\n%{http_code}",
-        "-X",
+    let (code, text) = kubescape_testenv::http(
         "POST",
-        "-H",
-        "Content-Type: application/json",
-    ]);
-    if let Some(t) = token {
-        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-    }
-    let out = cmd
-        .args([
-            "--data-binary",
-            &body.to_string(),
-            &format!("http://127.0.0.1:{port}/v1/triggerAction"),
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
+        &format!("http://127.0.0.1:{port}/v1/triggerAction"),
+        token,
+        Some(&body.to_string()),
+    );
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// An HTTP endpoint that records what is POSTed to it (headers lower-cased, body de-chunked)
-/// and answers 200: the posture service's `--report-url`.
 /// Requests received: lower-cased headers and body.
 type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 
+/// An HTTP endpoint that records what is POSTed to it (headers lower-cased, body de-chunked)
+/// and answers 200: the posture service's `--report-url`.
 fn report_receiver() -> (u16, Received) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -518,21 +496,9 @@ fn kubevuln_readiness_status_and_a_missing_storage() {
         &dir.path().join("kubevuln.log"),
     );
     let get = |path: &str, token: Option<&str>| -> (u16, Value) {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-o", "/dev/stdout", "-w", "\n%{http_code}"]);
-        if let Some(t) = token {
-            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-        }
-        let out = cmd
-            .arg(format!("http://127.0.0.1:{port}{path}"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap();
-        (
-            code.parse().unwrap(),
-            serde_json::from_str(body).unwrap_or(Value::Null),
-        )
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let (code, text) = kubescape_testenv::http("GET", &url, token, None);
+        (code, serde_json::from_str(&text).unwrap_or(Value::Null))
     };
     let (code, body) = get("/v1/readiness", None);
     assert_eq!(code, 503, "no database yet: {body}");
@@ -554,15 +520,13 @@ fn kubevuln_readiness_status_and_a_missing_storage() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let image = format!("oci-dir:{}:v1", common::kit().join("apps.oci").display());
-    let out = Command::new("curl")
-        .args(["-sS", "-X", "POST", "-H"])
-        .arg(format!("Authorization: Bearer {}", cluster.admin_token()))
-        .args(["--data-binary"])
-        .arg(json!({"imageTag": image, "jobID": "slow-1"}).to_string())
-        .arg(format!("http://127.0.0.1:{port}/v1/scanImage"))
-        .output()
-        .unwrap();
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, text) = kubescape_testenv::http(
+        "POST",
+        &format!("http://127.0.0.1:{port}/v1/scanImage"),
+        Some(cluster.admin_token()),
+        Some(&json!({"imageTag": image, "jobID": "slow-1"}).to_string()),
+    );
+    let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["jobID"], "slow-1", "{answer}");
     assert_eq!(get("/v1/scanStatus/slow-1", None).0, 401);
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -662,43 +662,21 @@ fn image_scans_publish_results(cluster: &TestCluster, ns: &str, dir: &std::path:
     );
     let kubevuln_text = || std::fs::read_to_string(&kubevuln_log).unwrap_or_default();
     let kubevuln_url = format!("http://127.0.0.1:{kubevuln_port}");
-    let status_of = |path: &str, token: Option<&str>| -> (u16, serde_json::Value) {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-o", "-", "-w", "\n%{http_code}"]);
-        if let Some(t) = token {
-            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-        }
-        let out = cmd.arg(format!("{kubevuln_url}{path}")).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (
-            code.trim().parse().unwrap_or(0),
-            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-        )
+    let status_of = |path: &str, token: Option<&str>| -> u16 {
+        kubescape_testenv::http("GET", &format!("{kubevuln_url}{path}"), token, None).0
     };
     wait_for(
         "kubevuln did not become ready (database loaded)",
         Duration::from_secs(60),
         kubevuln_text,
-        || status_of("/v1/readiness", None).0 == 200,
+        || status_of("/v1/readiness", None) == 200,
     );
-    assert_eq!(status_of("/v1/liveness", None).0, 200);
+    assert_eq!(status_of("/v1/liveness", None), 200);
     // Scan requests need a valid token of an allowed identity.
     let post_kubevuln = |token: Option<&str>| -> u16 {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"]);
-        if let Some(t) = token {
-            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-        }
-        let out = cmd
-            .args(["--data-binary", &format!(r#"{{"imageTag":"{image}"}}"#)])
-            .arg(format!("{kubevuln_url}/v1/sbomCreation"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0)
+        let body = format!(r#"{{"imageTag":"{image}"}}"#);
+        let url = format!("{kubevuln_url}/v1/sbomCreation");
+        kubescape_testenv::http("POST", &url, token, Some(&body)).0
     };
     assert_eq!(post_kubevuln(None), 401);
     assert_eq!(post_kubevuln(Some("not-a-token")), 401);
@@ -983,32 +961,9 @@ spec:
 
     // triggerAction: refused without a token; a `scan` of one workload with one.
     let trigger = |token: Option<&str>, body: &serde_json::Value| -> (u16, serde_json::Value) {
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-sS",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-        ]);
-        if let Some(t) = token {
-            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-        }
-        let out = cmd
-            .args(["--data-binary", &body.to_string()])
-            .arg(format!("http://127.0.0.1:{operator_port}/v1/triggerAction"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (
-            code.trim().parse().unwrap_or(0),
-            serde_json::from_str(body).unwrap_or_default(),
-        )
+        let url = format!("http://127.0.0.1:{operator_port}/v1/triggerAction");
+        let (code, text) = kubescape_testenv::http("POST", &url, token, Some(&body.to_string()));
+        (code, serde_json::from_str(&text).unwrap_or_default())
     };
     let scan = serde_json::json!({"commands": [{"commandName": "scan", "wlid": format!("wlid://cluster-e2e/namespace-{ns}/deployment-shop")}]});
     assert_eq!(trigger(None, &scan).0, 401);
@@ -1160,29 +1115,17 @@ data:
     );
     let impatient = format!("http://127.0.0.1:{impatient_port}");
     let call = |method: &str, url: String, body: Option<String>| -> serde_json::Value {
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-sS",
-            "-X",
-            method,
-            "-H",
-            &format!("Authorization: Bearer {}", cluster.admin_token()),
-        ]);
-        if let Some(b) = body {
-            cmd.args(["--data-binary", &b]);
-        }
-        let out = cmd.arg(url).output().unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or_default()
+        let token = Some(cluster.admin_token());
+        let (_, text) = kubescape_testenv::http(method, &url, token, body.as_deref());
+        serde_json::from_str(&text).unwrap_or_default()
     };
     wait_for(
         "the second kubevuln did not become ready",
         Duration::from_secs(30),
         logs,
         || {
-            Command::new("curl")
-                .args(["-sf", &format!("{impatient}/v1/readiness")])
-                .output()
-                .is_ok_and(|o| o.status.success())
+            let url = format!("{impatient}/v1/readiness");
+            kubescape_testenv::http("GET", &url, None, None).0 == 200
         },
     );
     // A tag not scanned before, so nothing stored can be reused.
@@ -1215,10 +1158,7 @@ data:
     );
 
     // Both roles count their work on /metrics.
-    let metrics = |url: String| -> String {
-        let out = Command::new("curl").args(["-sS", &url]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let metrics = |url: String| -> String { kubescape_testenv::http("GET", &url, None, None).1 };
     let kubevuln_metrics = metrics(format!("{kubevuln_url}/metrics"));
     let done = kubevuln_metrics
         .lines()

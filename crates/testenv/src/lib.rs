@@ -462,3 +462,20 @@ fn run_script(script: &Path, args: &[&std::ffi::OsStr], show_progress: bool) -> 
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     ))
 }
+
+/// One HTTP request made with curl, as a client outside the services would: the status code
+/// (0 when nothing answered) and the body. `token` goes as a bearer token; a body goes as JSON.
+pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(b) = body {
+        cmd.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+    }
+    let out = cmd.arg(url).output().expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
