@@ -213,20 +213,8 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Equality is the order's, so `1.2 == v1.2.0.0`.
-impl PartialEq for Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Version {}
+// Equality is the order's, so `1.2 == v1.2.0.0`.
+equality_from_order!(Version);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,26 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+/// `PartialOrd`, `PartialEq` and `Eq` of a type from its `Ord`, for versions whose different
+/// spellings are equal (`1.0 == 1`): derived equality would disagree with the order.
+macro_rules! equality_from_order {
+    ($t:ty) => {
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+    };
+}
+
 mod apk;
 mod composer;
 mod dpkg;
@@ -220,25 +240,13 @@ fn cmp_digits(a: &str, b: &str) -> Ordering {
 #[derive(Debug, Clone)]
 struct Num(String);
 
-impl PartialEq for Num {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Num {}
-
 impl Ord for Num {
     fn cmp(&self, other: &Self) -> Ordering {
         cmp_digits(&self.0, &other.0)
     }
 }
 
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+equality_from_order!(Num);
 
 /// Splits `[epoch:]version[-release]`, the layout dpkg and rpm share: the epoch ends at the first
 /// colon (missing: "0"), the release starts after the last hyphen so the version itself may
