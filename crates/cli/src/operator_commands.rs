@@ -164,7 +164,6 @@ async fn run_pending(
     name: &str,
     job_id: &str,
 ) {
-    let name = name.to_string();
     let spec = &obj.data["spec"];
     if let (Some(ttl), Some(created)) = (
         spec["ttl"].as_str().and_then(parse_ttl),
@@ -176,7 +175,7 @@ async fn run_pending(
                 age_seconds = age,
                 "OperatorCommand expired before it started"
             );
-            let _ = set_status(api, &name, json!({"completed": true, "completedAt": now(),
+            let _ = set_status(api, name, json!({"completed": true, "completedAt": now(),
                 "error": {"reason": "expired", "message": format!("not started within its ttl {}", spec["ttl"].as_str().unwrap_or_default()), "errorCode": 408}})).await;
             return;
         }
@@ -188,7 +187,7 @@ async fn run_pending(
     );
     if let Err(e) = set_status(
         api,
-        &name,
+        name,
         json!({"started": true, "startedAt": now(), "executer": executer}),
     )
     .await
@@ -201,7 +200,7 @@ async fn run_pending(
         Err(e) => {
             let _ = set_status(
                 api,
-                &name,
+                name,
                 json!({"completed": true, "completedAt": now(),
                 "error": {"reason": "invalid", "message": e, "errorCode": 400}}),
             )
@@ -233,7 +232,7 @@ async fn run_pending(
         tracing::warn!(error = %message, "OperatorCommand failed");
         status["error"] = json!({"reason": "failed", "message": message, "errorCode": code});
     }
-    if let Err(e) = set_status(api, &name, status).await {
+    if let Err(e) = set_status(api, name, status).await {
         tracing::warn!(error = %e, "cannot record the OperatorCommand's outcome");
     } else {
         tracing::info!("OperatorCommand completed");
