@@ -489,6 +489,68 @@ fn policy_test_reports_passes_failures_and_diffs() {
     assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
 }
 
+/// Rego written for OPA in forms regorus alone does not run (`import data`, a `some` after an
+/// iteration, a comprehension head that binds its own index) passes the reference cases; the
+/// directory has only `raw.rego`, so the metadata comes from the built-in rule of that name.
+#[test]
+fn policy_test_runs_opa_forms_regorus_does_not_take_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "ensure-https-loadbalancers-encrypted-with-tls-aws";
+    let cases = repo()
+        .join("../shared/reference/kubescape-regolibrary/cases")
+        .join(name);
+    let rule = dir.path().join(name);
+    for case in std::fs::read_dir(&cases).unwrap() {
+        let case = case.unwrap().path();
+        let to = rule.join(case.file_name().unwrap());
+        std::fs::create_dir_all(to.join("input")).unwrap();
+        std::fs::copy(case.join("expected.json"), to.join("expected.json")).unwrap();
+        for input in std::fs::read_dir(case.join("input")).unwrap() {
+            let input = input.unwrap().path();
+            std::fs::copy(&input, to.join("input").join(input.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        rule.join("raw.rego"),
+        r#"package armo_builtins
+import data
+
+deny[msga] {
+	svc := input[_]
+	svc.kind == "Service"
+	svc.spec.type == "LoadBalancer"
+	some p
+	svc.spec.ports[p].port == 443
+	notes := object.get(svc, ["metadata", "annotations"], {})
+	certs := [notes[key] | k = key; startswith(k, "service.beta.kubernetes.io/aws-load-balancer-ssl-cert")]
+	count(certs) == 0
+	msga := {
+		"alertMessage": "no certificate",
+		"alertScore": 7,
+		"failedPaths": [],
+		"fixPaths": [{"path": "metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']", "value": "AWS_LOADBALANCER_SSL_CERT"}],
+		"ruleStatus": "",
+		"packagename": "armo_builtins",
+		"alertObject": {"externalObjects": svc},
+	}
+}
+"#,
+    )
+    .unwrap();
+    let out = run(bin()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .arg("--ignore-messages"));
+    assert_eq!(
+        text(&out.stdout).lines().last(),
+        Some("4 passed, 0 failed"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
 #[test]
 fn every_builtin_framework_reports_on_the_example_manifests() {
     let list = run(bin().args(["list", "frameworks", "--json"]));

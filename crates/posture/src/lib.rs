@@ -12,6 +12,7 @@ pub mod library;
 pub mod memstat;
 pub mod policytest;
 pub mod rego;
+mod rego_rewrite;
 pub mod results;
 pub mod scan;
 pub mod select;

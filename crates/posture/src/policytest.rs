@@ -98,7 +98,7 @@ fn discover(rules_dir: &Path, library: &Library, options: &Options) -> Result<Ve
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut rule = load_local_rule(&dir)?.or_else(|| library.rule(&dir_name).cloned());
+        let mut rule = load_local_rule(&dir, &dir_name, library)?;
         if !options.rules.is_empty()
             && !options
                 .rules
@@ -137,16 +137,25 @@ fn discover(rules_dir: &Path, library: &Library, options: &Options) -> Result<Ve
     Ok(out)
 }
 
-fn load_local_rule(dir: &Path) -> Result<Option<Rule>> {
+/// The rule as the directory defines it: its metadata and Rego where present, the library's
+/// rule of the same directory name for what is missing.
+fn load_local_rule(dir: &Path, dir_name: &str, library: &Library) -> Result<Option<Rule>> {
     let meta = dir.join("rule.metadata.json");
-    if !meta.is_file() {
-        return Ok(None);
-    }
-    let mut rule: Rule = serde_json::from_value(read_json(&meta)?).map_err(|e| Error::Input {
-        what: meta.display().to_string(),
-        message: e.to_string(),
-    })?;
     let raw = dir.join("raw.rego");
+    let mut rule = if meta.is_file() {
+        serde_json::from_value(read_json(&meta)?).map_err(|e| Error::Input {
+            what: meta.display().to_string(),
+            message: e.to_string(),
+        })?
+    } else if let Some(known) = library.rule(dir_name) {
+        known.clone()
+    } else if raw.is_file() {
+        // A rule being written: no metadata yet, so it matches nothing but runs on its cases.
+        serde_json::from_value(serde_json::json!({ "name": dir_name }))
+            .expect("a rule needs only a name")
+    } else {
+        return Ok(None);
+    };
     if raw.is_file() {
         rule.rule = std::fs::read_to_string(&raw).map_err(|e| Error::io(&raw, e))?;
     }

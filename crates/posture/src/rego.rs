@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use regorus::{Engine, Value};
 
 use crate::error::{Error, Result};
-use crate::{gofmt, goregex, imageref};
+use crate::{gofmt, goregex, imageref, rego_rewrite};
 
 const SHARED_MODULES: &[(&str, &str)] = &[
     ("cautils.rego", include_str!("rego/cautils.rego")),
@@ -26,14 +26,21 @@ pub struct RegoProgram {
 
 impl RegoProgram {
     /// Parses `source` (Rego v1, falling back to v0 as OPA's loader does) on top of the shared
-    /// modules and the custom builtins.
+    /// modules and the custom builtins. Source that regorus reads differently from OPA is
+    /// rewritten first (see `rego_rewrite`).
     pub fn compile(name: &str, source: &str) -> Result<RegoProgram> {
-        let source = rewrite_bodiless_functions(source);
-        let engine = match with_policy(name, &source, false) {
-            Ok(e) => e,
-            Err(v1_err) => with_policy(name, &source, true).map_err(|v0_err| Error::Rego {
+        let source = rego_rewrite::always(source);
+        let with_heads_moved = rego_rewrite::comprehension_heads(&source);
+        // The moved heads are what OPA evaluates; the source as written is the fallback should
+        // regorus not take them, and what an error has to be about.
+        let moved = (with_heads_moved != source)
+            .then(|| with_policy_any_version(name, &with_heads_moved).ok())
+            .flatten();
+        let engine = match moved {
+            Some(e) => e,
+            None => with_policy_any_version(name, &source).map_err(|message| Error::Rego {
                 rule: name.to_string(),
-                message: format!("does not parse as Rego v1 ({v1_err}) nor v0 ({v0_err})"),
+                message,
             })?,
         };
         Ok(RegoProgram {
@@ -80,6 +87,13 @@ impl RegoProgram {
             message: e.to_string(),
         }
     }
+}
+
+fn with_policy_any_version(name: &str, source: &str) -> std::result::Result<Engine, String> {
+    with_policy(name, source, false).or_else(|v1_err| {
+        with_policy(name, source, true)
+            .map_err(|v0_err| format!("does not parse as Rego v1 ({v1_err}) nor v0 ({v0_err})"))
+    })
 }
 
 fn with_policy(name: &str, source: &str, v0: bool) -> anyhow::Result<Engine> {
@@ -267,39 +281,6 @@ fn limit(items: impl Iterator<Item = Value>, n: i64) -> Vec<Value> {
     }
 }
 
-/// OPA accepts `f("x")` at top level as shorthand for `f("x") := true`; regorus does not parse it.
-fn rewrite_bodiless_functions(source: &str) -> String {
-    let lines: Vec<&str> = source.lines().collect();
-    let mut out = String::with_capacity(source.len() + 64);
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim_end();
-        let starts_top_level = trimmed
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        let next_opens_body = lines[i + 1..]
-            .iter()
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty())
-            .is_some_and(|l| l.starts_with('{') || l.starts_with("if"));
-        if starts_top_level
-            && trimmed.ends_with(')')
-            && !trimmed.contains(['{', '=', ' '])
-            && trimmed.find('(').is_some_and(|p| p > 0)
-            && !trimmed.starts_with("import")
-            && !trimmed.starts_with("package")
-            && !next_opens_body
-        {
-            out.push_str(trimmed);
-            out.push_str(" = true\n");
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,5 +391,62 @@ deny contains "in" if { cautils.list_contains(["a"], "a") }
         .unwrap();
         let alerts = p.alerts(Value::from(Vec::<Value>::new()), &data()).unwrap();
         assert_eq!(alerts.len(), 3, "{alerts:?}");
+    }
+
+    fn pods() -> Value {
+        Value::from_json_str(
+            r#"[{"kind": "Pod", "metadata": {"name": "a", "annotations": {"team": "x"}},
+                 "spec": {"containers": [{"name": "c1"}, {"name": "c2"}]}},
+                {"kind": "Pod", "metadata": {"name": "b"}, "spec": {"containers": [{"name": "c3"}]}}]"#,
+        )
+        .unwrap()
+    }
+
+    fn messages(p: &RegoProgram) -> Vec<String> {
+        let mut v: Vec<String> = p
+            .alerts(pods(), &data())
+            .unwrap()
+            .iter()
+            .map(|a| a["alertMessage"].as_string().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn some_declared_after_an_iteration_runs_for_every_object() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+deny[msga] {
+    pod := input[_]
+    some i
+    c := pod.spec.containers[i]
+    names := [n | p := input[_]; some j; n := p.spec.containers[j].name]
+    msga := {"alertMessage": sprintf("%v/%v/%v of %v", [pod.metadata.name, i, c.name, count(names)])}
+}
+"#,
+        )
+        .unwrap();
+        assert_eq!(messages(&p), ["a/0/c1 of 3", "a/1/c2 of 3", "b/0/c3 of 3"]);
+    }
+
+    #[test]
+    fn comprehension_head_may_bind_its_index_and_bare_data_import_loads() {
+        let p = RegoProgram::compile(
+            "t",
+            r#"package armo_builtins
+import data
+deny[msga] {
+    pod := input[_]
+    annotations := object.get(pod, ["metadata", "annotations"], {})
+    owned := [annotations[k] | key = k; startswith(k, "team")]
+    count(owned) == 0
+    msga := {"alertMessage": pod.metadata.name}
+}
+"#,
+        )
+        .unwrap();
+        assert_eq!(messages(&p), ["b"]);
     }
 }
