@@ -85,6 +85,10 @@ pub struct ScanFlags {
     /// Cloud provider passed to rules that need it (EKS, GKE, AKS)
     #[arg(long, value_name = "PROVIDER")]
     pub cloud_provider: Option<String>,
+    /// Most namespaced objects evaluated at once (whole namespaces are never split); lower uses
+    /// less memory on large clusters, 0 evaluates everything at once
+    #[arg(long, value_name = "N", default_value_t = scan::DEFAULT_BATCH_OBJECTS)]
+    pub batch_objects: usize,
     #[command(flatten)]
     pub library: LibraryFlags,
 }
@@ -141,9 +145,10 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         formats: formats.iter().map(|(_, n)| n.clone()).collect(),
         kubescape_version: env!("CARGO_PKG_VERSION").into(),
         unreadable: vec![],
+        batch_objects: flags.batch_objects,
     };
     let started = std::time::Instant::now();
-    let mut store = if cluster {
+    let store = if cluster {
         read_cluster(&lib, &mut options, &flags)?
     } else {
         let inputs = inputs::load(&paths, &Renderers::discover());
@@ -180,7 +185,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     };
     let started = std::time::Instant::now();
-    let (mut report, results) = scan::scan_store_compact(&lib, &mut store, &options, &on_progress)?;
+    let (mut report, results) = scan::scan_store_compact(&lib, &store, &options, &on_progress)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, mem = %kubescape_posture::memstat::describe(), "scan finished");
     if let Some(b) = bar {
         b.finish_and_clear();

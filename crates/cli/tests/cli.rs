@@ -551,6 +551,87 @@ deny[msga] {
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }
 
+/// Evaluating namespace by namespace (each namespace its own batch, cluster-scoped and RBAC
+/// objects as context) gives the report of evaluating everything at once.
+#[test]
+fn batches_of_namespaces_give_the_report_of_one_evaluation() {
+    let examples = repo().join("examples/manifests");
+    // Relations the examples lack: a RoleBinding in one namespace granting a ClusterRole to a
+    // service account of another (used by a workload there), Namespace objects with and without
+    // objects and policies, and a namespace after the first batch.
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::write(
+        extra.path().join("cross.yaml"),
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {name: tools}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: empty}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: tools-admin, namespace: tools}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: everything}
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: tools-admin-in-ci, namespace: ci}
+subjects:
+- {kind: ServiceAccount, name: tools-admin, namespace: tools}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: everything}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: toolbox, namespace: tools}
+spec:
+  selector: {matchLabels: {app: toolbox}}
+  template:
+    metadata: {labels: {app: toolbox}}
+    spec:
+      serviceAccountName: tools-admin
+      containers:
+      - {name: box, image: "registry.example.com/toolbox:1.0"}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: toolbox-only, namespace: tools}
+spec:
+  podSelector: {matchLabels: {app: toolbox}}
+  policyTypes: [Ingress, Egress]
+"#,
+    )
+    .unwrap();
+    let args = |batch: &'static str| ["framework", "allcontrols", "--batch-objects", batch];
+    let whole = json_report(&args("0"), &[&examples, extra.path()]);
+    let batched = json_report(&args("1"), &[&examples, extra.path()]);
+    let admin = |r: &PostureReport| status(r, "C-0272", "Deployment/toolbox");
+    assert_eq!(admin(&whole), Some(Status::Failed));
+    let namespaces: std::collections::BTreeSet<&str> = whole
+        .results
+        .iter()
+        .filter_map(|r| r.resource_id.split('/').nth(2))
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    assert!(namespaces.len() >= 3, "{namespaces:?}");
+    assert_eq!(
+        serde_json::to_value(&batched.results).unwrap(),
+        serde_json::to_value(&whole.results).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&batched.summary_details).unwrap(),
+        serde_json::to_value(&whole.summary_details).unwrap()
+    );
+}
+
 #[test]
 fn every_builtin_framework_reports_on_the_example_manifests() {
     let list = run(bin().args(["list", "frameworks", "--json"]));

@@ -152,6 +152,28 @@ fn cluster_scan_matches_the_file_scan_of_the_same_manifests() {
         differences.len(),
         differences.join("\n")
     );
+    // Namespace by namespace (each its own batch, RBAC and cluster-scoped objects as context),
+    // the cluster scan reports exactly what one evaluation of everything reports.
+    let batched = report(
+        c.kubeconfig(),
+        &[
+            "scan",
+            "framework",
+            frameworks,
+            "--include-namespaces",
+            "shop,monitoring,ci,default",
+            "--batch-objects",
+            "1",
+        ],
+    );
+    assert_eq!(
+        serde_json::to_value(&batched.results).unwrap(),
+        serde_json::to_value(&cluster.results).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&batched.summary_details).unwrap(),
+        serde_json::to_value(&cluster.summary_details).unwrap()
+    );
     // Every manifest workload was found in the cluster.
     for w in [
         "apps/v1/shop/Deployment/web-secure",

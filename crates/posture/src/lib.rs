@@ -13,6 +13,7 @@ pub mod memstat;
 pub mod policytest;
 pub mod rego;
 mod rego_rewrite;
+pub mod rego_shape;
 pub mod results;
 pub mod scan;
 pub mod select;

@@ -265,7 +265,7 @@ impl Frame {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(crate) enum Kind {
     Ident,
     Open(u8),
     Close(u8),
@@ -278,14 +278,14 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Lexeme {
-    kind: Kind,
-    start: usize,
-    end: usize,
+pub(crate) struct Lexeme {
+    pub(crate) kind: Kind,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Splits Rego source into the lexemes the rewrites need; strings and comments are skipped.
-fn lex(source: &str) -> Vec<Lexeme> {
+pub(crate) fn lex(source: &str) -> Vec<Lexeme> {
     let bytes = source.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

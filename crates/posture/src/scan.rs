@@ -1,8 +1,11 @@
 //! A posture scan: objects + library + options -> per-resource results, control and framework
 //! summaries, scores, as a [`PostureReport`].
 //!
-//! Every object is converted to a Rego value once and shared by all rules; each rule is compiled
-//! once and evaluated once over the objects it matches; rules run in parallel.
+//! Objects are kept as compact JSON (on disk when possible) and become Rego values batch by
+//! batch: a rule whose alerts each come from one object, or (by the library's word) from objects
+//! of one namespace, is evaluated over batches of whole namespaces, with cluster-scoped and RBAC
+//! objects as shared context; other rules over all the objects they match at once. Each rule is
+//! compiled once; rules run in parallel within a batch. See docs/decisions/0012.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,7 +71,13 @@ pub struct ScanOptions {
     /// Resource types the scan could not read (cluster scans with limited RBAC): rules that
     /// need them are skipped with the reason.
     pub unreadable: Vec<UnreadableKind>,
+    /// Most namespaced objects evaluated together (whole namespaces are never split); 0: all at
+    /// once. Bounds a large scan's memory by a batch instead of the whole cluster.
+    pub batch_objects: usize,
 }
+
+/// The default of [`ScanOptions::batch_objects`].
+pub const DEFAULT_BATCH_OBJECTS: usize = 2000;
 
 /// A resource type that could not be read, and why.
 #[derive(Debug, Clone)]
@@ -95,7 +104,7 @@ pub fn selected_rules<'l>(lib: &'l Library, opts: &ScanOptions) -> Result<Vec<&'
 /// Progress callback: rules evaluated so far, total rules.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
-/// One scanned object: its Rego value (shared by every rule) and the few fields the engine reads.
+/// One scanned object: the few fields the engine reads (the object itself is in the store's spill).
 struct ScanObject {
     id: String,
     key: ObjectKey,
@@ -142,13 +151,13 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// Positions of the objects whose kind satisfies `wanted`, in input order.
-    fn matching(&self, wanted: impl Fn(&str, &str) -> bool) -> Vec<usize> {
-        let mut out: Vec<usize> = self
-            .by_kind
+    /// Positions of the objects of these (apiVersion, kind) pairs, in input order.
+    fn positions_of(&self, kinds: &[(&str, &str)]) -> Vec<usize> {
+        let mut out: Vec<usize> = kinds
             .iter()
-            .filter(|((api_version, kind), _)| wanted(api_version, kind))
-            .flat_map(|(_, positions)| positions.iter().copied())
+            .filter_map(|k| self.by_kind.get(k))
+            .flatten()
+            .copied()
             .collect();
         out.sort_unstable();
         out
@@ -173,7 +182,7 @@ struct RuleFindings {
     external: HashMap<String, Value>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Failure {
     /// Shared within a rule: most of a rule's failures repeat the same few paths, and findings
     /// are held until every rule is done.
@@ -209,27 +218,7 @@ pub fn scan_store(
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<PostureReport> {
-    let selected = select_controls(lib, opts)?;
-    let index = Index::new(&store.objects);
-    let outcomes = evaluate_rules(
-        lib,
-        &selected,
-        &store.objects,
-        &store.rego,
-        &index,
-        opts,
-        progress,
-    );
-    let object_json = |i: usize| serde_json::to_value(&store.rego[i]).unwrap_or(Value::Null);
-    let (mut report, results) = assemble(
-        lib,
-        &selected,
-        &store.objects,
-        &index,
-        outcomes,
-        opts,
-        &object_json,
-    )?;
+    let (mut report, results) = scan_store_compact(lib, store, opts, progress)?;
     report.results = results.to_vec();
     Ok(report)
 }
@@ -237,50 +226,22 @@ pub fn scan_store(
 /// Scans the objects of a store and returns the report without its `results`, which are in the
 /// returned [`ScanResults`] instead, compact, for writers that take one resource at a time (the
 /// JSON report of a large scan would otherwise hold hundreds of thousands of result structs).
-///
-/// Once every rule is evaluated, the store lets go of the objects' Rego values (about 7 KiB per
-/// object, the largest part of a scan's memory) and keeps, only when the JSON report asks for
-/// objects, their serialised JSON; [`ObjectStore::object_json`] reads that.
+/// Objects are read back from the store's spill with [`ObjectStore::object_json`].
 pub fn scan_store_compact(
     lib: &Library,
-    store: &mut ObjectStore,
+    store: &ObjectStore,
     opts: &ScanOptions,
     progress: Progress,
 ) -> Result<(PostureReport, ScanResults)> {
     let selected = select_controls(lib, opts)?;
-    // Disjoint borrows: the index and the metadata stay while the Rego values are released.
-    let ObjectStore {
-        objects,
-        rego,
-        serialized,
-        interner,
-        ..
-    } = store;
-    let objects: &[ScanObject] = objects;
-    let index = Index::new(objects);
-    let outcomes = evaluate_rules(lib, &selected, objects, rego, &index, opts, progress);
-    // The JSON report writes objects (and keep_objects embeds them): only then are they kept,
-    // as compact JSON text.
-    if opts.passed_results || opts.keep_objects {
-        *serialized = rego
-            .iter()
-            .map(|r| serde_json::to_vec(r).unwrap_or_default().into_boxed_slice())
-            .collect();
-    }
-    *rego = Vec::new();
-    *interner = Interner::default();
-    tracing::debug!(mem = %crate::memstat::describe(), "objects released");
-    let serialized: &[Box<[u8]>] = serialized;
-    let object_json = |i: usize| {
-        serialized
-            .get(i)
-            .and_then(|b| serde_json::from_slice(b).ok())
-            .unwrap_or(Value::Null)
-    };
+    let index = Index::new(&store.objects);
+    let outcomes = evaluate_rules(lib, &selected, store, &index, opts, progress);
+    tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
+    let object_json = |i: usize| store.json_at(i).unwrap_or(Value::Null);
     assemble(
         lib,
         &selected,
-        objects,
+        &store.objects,
         &index,
         outcomes,
         opts,
@@ -288,38 +249,313 @@ pub fn scan_store_compact(
     )
 }
 
-/// Evaluates every rule the selected controls use, in parallel.
+/// What a rule's alerts may relate, which decides the objects it can be evaluated over at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Each alert comes from one object (read from the Rego, see `rego_shape`).
+    Object,
+    /// Alerts relate objects of one namespace, with cluster-scoped and RBAC objects as context
+    /// (the library says so with the rule attribute `evaluationScope: namespace`).
+    Namespace,
+    /// Anything: all matched objects at once.
+    Whole,
+}
+
+fn reach_of(rule: &Rule) -> Reach {
+    if rule.attribute_str("resourcesAggregator") == Some("subject-role-rolebinding") {
+        // Subjects aggregate bindings of every namespace.
+        return Reach::Whole;
+    }
+    if rule.attribute_str("evaluationScope") == Some("namespace") {
+        return Reach::Namespace;
+    }
+    let enumerator_per_object = rule.resource_enumerator.trim().is_empty()
+        || crate::rego_shape::alerts_per_object(&rule.resource_enumerator);
+    if enumerator_per_object && crate::rego_shape::alerts_per_object(&rule.rule) {
+        Reach::Object
+    } else {
+        Reach::Whole
+    }
+}
+
+/// Namespaced kinds that rules relate across namespaces (a RoleBinding grants to service
+/// accounts of any namespace; routes and virtual services attach to gateways elsewhere): they
+/// are context in every batch, like cluster-scoped objects.
+const CONTEXT_KINDS: &[&str] = &[
+    "Role",
+    "RoleBinding",
+    "HTTPRoute",
+    "GRPCRoute",
+    "TCPRoute",
+    "TLSRoute",
+    "UDPRoute",
+    "Gateway",
+    "Gateways",
+    "VirtualService",
+    // Whether Cilium policies exist anywhere changes how some rules report.
+    "CiliumNetworkPolicy",
+];
+
+/// Positions of the objects of each batch, and of the context shared by all batches.
+struct Batches {
+    context: Vec<usize>,
+    batches: Vec<Vec<usize>>,
+}
+
+/// Whole namespaces, in name order, packed into batches of at most `limit` objects (a larger
+/// namespace is a batch of its own); a Namespace object goes with its namespace's objects.
+fn batches(objects: &[ScanObject], limit: usize) -> Batches {
+    let mut context = Vec::new();
+    let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        let (_, kind, namespace, name) = &o.key;
+        if namespace.is_empty() && kind == "Namespace" {
+            by_namespace.entry(name.as_str()).or_default().push(i);
+        } else if namespace.is_empty() || CONTEXT_KINDS.contains(&kind.as_str()) {
+            context.push(i);
+        } else {
+            by_namespace.entry(namespace.as_str()).or_default().push(i);
+        }
+    }
+    let mut batches: Vec<Vec<usize>> = vec![Vec::new()];
+    for (_, positions) in by_namespace {
+        let current = batches.last_mut().expect("never empty");
+        if limit == 0 || current.is_empty() || current.len() + positions.len() <= limit {
+            current.extend(positions);
+        } else {
+            batches.push(positions);
+        }
+    }
+    for b in &mut batches {
+        b.sort_unstable();
+    }
+    Batches { context, batches }
+}
+
+/// Rego values of the objects being evaluated: the batch's, then the shared context's.
+struct Live<'a> {
+    batch: &'a HashMap<usize, regorus::Value>,
+    context: &'a HashMap<usize, regorus::Value>,
+}
+
+impl Live<'_> {
+    fn get(&self, i: usize) -> regorus::Value {
+        self.batch
+            .get(&i)
+            .or_else(|| self.context.get(&i))
+            .cloned()
+            .unwrap_or(regorus::Value::Null)
+    }
+}
+
+/// A rule ready to run on any set of its objects.
+struct Prepared<'l> {
+    name: &'l str,
+    rule: &'l Rule,
+    reach: Reach,
+    program: RegoProgram,
+    enumerator: Option<RegoProgram>,
+    data: regorus::Value,
+    /// The (apiVersion, kind) pairs of this scan that the rule matches.
+    kinds: Vec<(&'l str, &'l str)>,
+}
+
+/// Evaluates every rule the selected controls use: rules that need all their objects at once
+/// first, then every batch with the others (in parallel within a batch).
 fn evaluate_rules<'l>(
     lib: &'l Library,
     selected: &[SelectedControl],
-    objects: &[ScanObject],
-    rego: &[regorus::Value],
-    index: &Index,
+    store: &'l ObjectStore,
+    index: &Index<'l>,
     opts: &ScanOptions,
     progress: Progress,
 ) -> HashMap<&'l str, RuleOutcome> {
+    let objects = &store.objects[..];
     let aggregates = SubjectCache::default();
     let rule_names: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| s.control.rules_names.iter().map(String::as_str))
         .filter(|n| lib.rules.get(*n).is_some_and(rule_in_version))
         .collect();
-    let done = AtomicUsize::new(0);
-    let total = rule_names.len();
-    progress(0, total);
-    let outcomes: HashMap<&str, RuleOutcome> = rule_names
+    let mut outcomes: HashMap<&str, RuleOutcome> = HashMap::new();
+    let prepared: Vec<Prepared> = rule_names
         .par_iter()
         .map(|name| {
             let (name, rule) = lib.rules.get_key_value(*name).expect("filtered above");
-            let started = std::time::Instant::now();
-            let outcome = evaluate_rule(lib, rule, objects, rego, index, &aggregates, opts);
-            tracing::debug!(rule = %rule.name, ms = started.elapsed().as_millis() as u64, "rule evaluated");
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            (name.as_str(), outcome)
+            (name.as_str(), prepare_rule(lib, rule, index, opts))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|(name, p)| match p {
+            Ok(p) => Some(p),
+            Err(why) => {
+                outcomes.insert(name, RuleOutcome::Skipped(why));
+                None
+            }
         })
         .collect();
-    tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
+    let Batches { context, batches } = batches(objects, opts.batch_objects);
+    let (whole, batched): (Vec<&Prepared>, Vec<&Prepared>) =
+        prepared.iter().partition(|p| p.reach == Reach::Whole);
+    let total = whole.len() + batched.len() * batches.len();
+    let done = AtomicUsize::new(0);
+    progress(0, total);
+    let tick = || progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+
+    let mut interner = Interner::default();
+    let context_values = store.materialize(&context, &mut interner);
+    let mut found: HashMap<&str, RuleFindings> = HashMap::new();
+    let mut failed: HashMap<&str, String> = HashMap::new();
+    let mut record = |name: &'l str, r: std::result::Result<RuleFindings, String>| match r {
+        Ok(f) => merge(found.entry(name).or_default(), f),
+        Err(e) => {
+            failed.entry(name).or_insert(e);
+        }
+    };
+
+    if !whole.is_empty() {
+        let needed: BTreeSet<usize> = whole
+            .iter()
+            .flat_map(|p| index.positions_of(&p.kinds))
+            .filter(|i| !context_values.contains_key(i))
+            .collect();
+        let values = store.materialize(
+            &needed.into_iter().collect::<Vec<_>>(),
+            &mut Interner::default(),
+        );
+        let live = Live {
+            batch: &values,
+            context: &context_values,
+        };
+        let results: Vec<_> = whole
+            .par_iter()
+            .map(|p| {
+                let r = evaluate_prepared(
+                    p,
+                    index.positions_of(&p.kinds),
+                    &live,
+                    objects,
+                    index,
+                    &aggregates,
+                    opts,
+                );
+                tick();
+                (p.name, r)
+            })
+            .collect();
+        for (name, r) in results {
+            record(name, r);
+        }
+        tracing::debug!(rules = whole.len(), objects = values.len(), mem = %crate::memstat::describe(), "rules over all their objects evaluated");
+    }
+
+    for (n, batch) in batches.iter().enumerate() {
+        let values = store.materialize(batch, &mut Interner::default());
+        let live = Live {
+            batch: &values,
+            context: &context_values,
+        };
+        let mut batch_by_kind: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for &i in batch {
+            let k = &objects[i].key;
+            batch_by_kind
+                .entry((k.0.as_str(), k.1.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let mut context_by_kind: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for &i in &context {
+            let k = &objects[i].key;
+            context_by_kind
+                .entry((k.0.as_str(), k.1.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let results: Vec<_> = batched
+            .par_iter()
+            .map(|p| {
+                let own: Vec<usize> = p
+                    .kinds
+                    .iter()
+                    .filter_map(|k| batch_by_kind.get(k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                // Context objects are evaluated with every batch for rules that relate them to
+                // a namespace's objects, and once (with the first batch) for the others.
+                let with_context = p.reach == Reach::Namespace || n == 0;
+                let r = if own.is_empty() && n > 0 {
+                    None
+                } else {
+                    let mut matched = own;
+                    if with_context {
+                        matched.extend(
+                            p.kinds
+                                .iter()
+                                .filter_map(|k| context_by_kind.get(k))
+                                .flatten()
+                                .copied(),
+                        );
+                    }
+                    matched.sort_unstable();
+                    Some(evaluate_prepared(
+                        p,
+                        matched,
+                        &live,
+                        objects,
+                        index,
+                        &aggregates,
+                        opts,
+                    ))
+                };
+                tick();
+                (p.name, r)
+            })
+            .collect();
+        for (name, r) in results {
+            if let Some(r) = r {
+                record(name, r);
+            }
+        }
+        tracing::debug!(batch = n + 1, of = batches.len(), objects = batch.len(), mem = %crate::memstat::describe(), "batch evaluated");
+    }
+    for p in &prepared {
+        let outcome = match failed.remove(p.name) {
+            Some(why) => RuleOutcome::Skipped(why),
+            None => {
+                let mut f = found.remove(p.name).unwrap_or_default();
+                f.inputs.sort_unstable();
+                f.inputs.dedup();
+                let mut seen = BTreeSet::new();
+                f.external_inputs.retain(|id| seen.insert(id.clone()));
+                RuleOutcome::Evaluated(f)
+            }
+        };
+        outcomes.insert(p.name, outcome);
+    }
     outcomes
+}
+
+/// Adds the findings of one evaluation to those of earlier batches; an alert about a context
+/// object may come from several batches and is kept once.
+fn merge(into: &mut RuleFindings, from: RuleFindings) {
+    into.inputs.extend(from.inputs);
+    into.external_inputs.extend(from.external_inputs);
+    for (id, failures) in from.failures {
+        let known = into.failures.entry(id).or_default();
+        if known.is_empty() {
+            *known = failures;
+            continue;
+        }
+        for f in failures {
+            if !known.contains(&f) {
+                known.push(f);
+            }
+        }
+    }
+    for (id, v) in from.external {
+        into.external.entry(id).or_insert(v);
+    }
 }
 
 fn select_controls(lib: &Library, opts: &ScanOptions) -> Result<Vec<SelectedControl>> {
@@ -426,19 +662,16 @@ fn rule_in_version(rule: &Rule) -> bool {
 /// Kinds whose objects are normally created by an owner; the owner is scanned instead.
 const OWNED_KINDS: &[&str] = &["Pod", "ReplicaSet", "Job"];
 
-/// The objects of a scan, converted to shared Rego values as they arrive, so that a large input
-/// never exists twice in memory (see docs/decisions/0003). [`scan_store_compact`] releases the
-/// Rego values once the rules are evaluated (see docs/decisions/0005).
+/// The objects of a scan. Each is kept as compact JSON in a spill (a temporary file when one can
+/// be made, else memory) and becomes a Rego value only while its batch is evaluated, so a large
+/// cluster is never in memory as Rego values at once (see docs/decisions/0012).
 pub struct ObjectStore {
     objects: Vec<ScanObject>,
-    /// Each object's Rego value (shared by every rule), by position; empty once released.
-    rego: Vec<regorus::Value>,
-    /// Each object as JSON text, by position, once the Rego values are released (only when a
-    /// report writes objects).
-    serialized: Vec<Box<[u8]>>,
+    spill: Spill,
+    /// Where each object is in the spill, by position.
+    spans: Vec<Span>,
     /// Resource ID -> position; also how duplicates are recognised.
     positions: HashMap<String, usize>,
-    interner: Interner,
     include_namespaces: Vec<String>,
     exclude_namespaces: Vec<String>,
     scope: Scope,
@@ -448,10 +681,9 @@ impl ObjectStore {
     pub fn new(opts: &ScanOptions) -> ObjectStore {
         ObjectStore {
             objects: Vec::new(),
-            rego: Vec::new(),
-            serialized: Vec::new(),
+            spill: Spill::new(),
+            spans: Vec::new(),
             positions: HashMap::new(),
-            interner: Interner::default(),
             include_namespaces: opts.include_namespaces.clone(),
             exclude_namespaces: opts.exclude_namespaces.clone(),
             scope: opts.scope,
@@ -492,8 +724,8 @@ impl ObjectStore {
         let weight = weight_of(v);
         let key = key_of_json(v);
         let meta = meta_of(v);
-        // The JSON copy is consumed here: from now on only the shared Rego value is kept.
-        self.rego.push(self.interner.convert(o.value));
+        let bytes = serde_json::to_vec(v).unwrap_or_default();
+        self.spans.push(self.spill.append(&bytes));
         self.objects.push(ScanObject {
             id,
             key,
@@ -511,13 +743,106 @@ impl ObjectStore {
         self.objects.is_empty()
     }
 
-    /// The object with this resource ID as JSON (built on demand, e.g. while writing a report).
+    /// The object with this resource ID as JSON (read back from the spill, e.g. while writing a
+    /// report).
     pub fn object_json(&self, id: &str) -> Option<Value> {
-        let i = *self.positions.get(id)?;
-        match self.rego.get(i) {
-            Some(r) => serde_json::to_value(r).ok(),
-            None => serde_json::from_slice(self.serialized.get(i)?).ok(),
+        self.json_at(*self.positions.get(id)?)
+    }
+
+    fn json_at(&self, i: usize) -> Option<Value> {
+        let bytes = self.spill.read(self.spans.get(i)?)?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Rego values of the objects at `positions`, strings shared through `interner`.
+    fn materialize(
+        &self,
+        positions: &[usize],
+        interner: &mut Interner,
+    ) -> HashMap<usize, regorus::Value> {
+        positions
+            .iter()
+            .filter_map(|&i| Some((i, interner.convert(self.json_at(i)?))))
+            .collect()
+    }
+}
+
+/// Where one object's JSON is in a [`Spill`].
+#[derive(Clone, Copy)]
+struct Span {
+    in_file: bool,
+    offset: u64,
+    len: u32,
+}
+
+/// Append-only storage of objects' JSON: a temporary file (removed when closed), or memory when
+/// no file can be written.
+struct Spill {
+    file: Option<std::fs::File>,
+    file_len: u64,
+    /// False once a write to the file failed (what it holds stays readable).
+    file_writable: bool,
+    memory: Vec<u8>,
+}
+
+impl Spill {
+    fn new() -> Spill {
+        let file = tempfile::tempfile()
+            .inspect_err(|e| {
+                tracing::debug!(error = %e, "no temporary file for the scanned objects; keeping them in memory")
+            })
+            .ok();
+        Spill {
+            file,
+            file_len: 0,
+            file_writable: true,
+            memory: Vec::new(),
         }
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Span {
+        use std::os::unix::fs::FileExt;
+        if let Some(f) = self.file.as_ref().filter(|_| self.file_writable) {
+            match f.write_all_at(bytes, self.file_len) {
+                Ok(()) => {
+                    let span = Span {
+                        in_file: true,
+                        offset: self.file_len,
+                        len: bytes.len() as u32,
+                    };
+                    self.file_len += bytes.len() as u64;
+                    return span;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot write scanned objects to the temporary file; keeping the rest in memory");
+                    self.file_writable = false;
+                }
+            }
+        }
+        let span = Span {
+            in_file: false,
+            offset: self.memory.len() as u64,
+            len: bytes.len() as u32,
+        };
+        self.memory.extend_from_slice(bytes);
+        span
+    }
+
+    fn read(&self, span: &Span) -> Option<std::borrow::Cow<'_, [u8]>> {
+        use std::os::unix::fs::FileExt;
+        let (start, len) = (span.offset as usize, span.len as usize);
+        if !span.in_file {
+            return self
+                .memory
+                .get(start..start + len)
+                .map(std::borrow::Cow::Borrowed);
+        }
+        let mut buf = vec![0; len];
+        self.file
+            .as_ref()?
+            .read_exact_at(&mut buf, span.offset)
+            .ok()?;
+        Some(std::borrow::Cow::Owned(buf))
     }
 }
 
@@ -616,23 +941,21 @@ fn id_of(o: &regorus::Value, objects: &[ScanObject], index: &Index) -> String {
     }
 }
 
-fn evaluate_rule(
+/// Checks that a rule can run in this scan and compiles it (and its resource enumerator) once.
+fn prepare_rule<'l>(
     lib: &Library,
-    rule: &Rule,
-    objects: &[ScanObject],
-    rego: &[regorus::Value],
-    index: &Index,
-    aggregates: &SubjectCache,
+    rule: &'l Rule,
+    index: &Index<'l>,
     opts: &ScanOptions,
-) -> RuleOutcome {
+) -> std::result::Result<Prepared<'l>, String> {
     if rule.rule.trim().is_empty() {
-        return RuleOutcome::Skipped(format!(
+        return Err(format!(
             "rule {} has no Rego in this control library",
             rule.name
         ));
     }
     if rule.rule_language != "Rego" && !rule.rule_language.is_empty() {
-        return RuleOutcome::Skipped(format!(
+        return Err(format!(
             "rule {} is written in {}, which this engine does not evaluate",
             rule.name, rule.rule_language
         ));
@@ -648,7 +971,7 @@ fn evaluate_rule(
                 .iter()
                 .flat_map(|m| m.resources.iter().map(String::as_str))
                 .collect();
-            return RuleOutcome::Skipped(format!(
+            return Err(format!(
                 "needs {} data, which this scan did not collect (it comes from the node agent's host scanner, cloud provider APIs or image scans)",
                 kinds.into_iter().collect::<Vec<_>>().join(", ")
             ));
@@ -661,49 +984,68 @@ fn evaluate_rule(
         .map(|u| u.reason.as_str())
         .collect();
     if !unreadable.is_empty() {
-        return RuleOutcome::Skipped(format!(
+        return Err(format!(
             "cannot read all its input: {}",
             unreadable.join("; ")
         ));
     }
-    let program = match RegoProgram::compile(&rule.name, &rule.rule) {
-        Ok(p) => p,
-        Err(e) => return RuleOutcome::Skipped(e.to_string()),
-    };
+    let program = RegoProgram::compile(&rule.name, &rule.rule).map_err(|e| e.to_string())?;
     if program.uses_image_signatures {
-        return RuleOutcome::Skipped("verifying image signatures is not supported yet".into());
+        return Err("verifying image signatures is not supported yet".into());
     }
-    let mut matched =
-        index.matching(|api_version, kind| select::rule_matches(rule, api_version, kind));
-    let data = rule_data(lib, rule, opts);
-    if !rule.resource_enumerator.trim().is_empty() && !matched.is_empty() {
-        let filter =
-            match RegoProgram::compile(&format!("{}-filter", rule.name), &rule.resource_enumerator)
-            {
-                Ok(p) => p,
-                Err(e) => return RuleOutcome::Skipped(e.to_string()),
-            };
-        let input =
-            regorus::Value::from(matched.iter().map(|i| rego[*i].clone()).collect::<Vec<_>>());
-        match filter.alerts(input, &data) {
-            Ok(alerts) => {
-                let mut keep = BTreeSet::new();
-                for a in &alerts {
-                    for o in rlist(&a["alertObject"]["k8sApiObjects"]) {
-                        if let Some(i) = lookup(o, objects, index) {
-                            keep.insert(i);
-                        }
-                    }
+    let enumerator = if rule.resource_enumerator.trim().is_empty() {
+        None
+    } else {
+        Some(
+            RegoProgram::compile(&format!("{}-filter", rule.name), &rule.resource_enumerator)
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    let kinds = index
+        .by_kind
+        .keys()
+        .filter(|(api_version, kind)| select::rule_matches(rule, api_version, kind))
+        .copied()
+        .collect();
+    Ok(Prepared {
+        name: rule.name.as_str(),
+        rule,
+        reach: reach_of(rule),
+        program,
+        enumerator,
+        data: rule_data(lib, rule, opts),
+        kinds,
+    })
+}
+
+/// Evaluates a prepared rule over the objects at `matched` (ascending positions, all live).
+fn evaluate_prepared(
+    prepared: &Prepared,
+    mut matched: Vec<usize>,
+    live: &Live,
+    objects: &[ScanObject],
+    index: &Index,
+    aggregates: &SubjectCache,
+    opts: &ScanOptions,
+) -> std::result::Result<RuleFindings, String> {
+    let (rule, data) = (prepared.rule, &prepared.data);
+    if let Some(filter) = prepared.enumerator.as_ref().filter(|_| !matched.is_empty()) {
+        let input = regorus::Value::from(matched.iter().map(|i| live.get(*i)).collect::<Vec<_>>());
+        let alerts = filter.alerts(input, data).map_err(|e| e.to_string())?;
+        let mut keep = BTreeSet::new();
+        for a in &alerts {
+            for o in rlist(&a["alertObject"]["k8sApiObjects"]) {
+                if let Some(i) = lookup(o, objects, index) {
+                    keep.insert(i);
                 }
-                matched = keep.into_iter().collect();
             }
-            Err(e) => return RuleOutcome::Skipped(e.to_string()),
         }
+        matched = keep.into_iter().collect();
     }
     let mut findings = RuleFindings::default();
     let input: Vec<regorus::Value> = match rule.attribute_str("resourcesAggregator") {
         Some("subject-role-rolebinding") => {
-            let subjects = aggregated_subjects(&matched, rego, aggregates);
+            let subjects = aggregated_subjects(&matched, live, aggregates);
             subjects
                 .iter()
                 .map(|(id, rego, plain)| {
@@ -724,17 +1066,17 @@ fn evaluate_rule(
             })
             .map(|i| {
                 findings.inputs.push(*i as u32);
-                rego[*i].clone()
+                live.get(*i)
             })
             .collect(),
     };
     if input.is_empty() {
-        return RuleOutcome::Evaluated(findings);
+        return Ok(findings);
     }
-    let alerts = match program.alerts(regorus::Value::from(input), &data) {
-        Ok(a) => a,
-        Err(e) => return RuleOutcome::Skipped(e.to_string()),
-    };
+    let alerts = prepared
+        .program
+        .alerts(regorus::Value::from(input), data)
+        .map_err(|e| e.to_string())?;
     let mut shared_paths: HashMap<RulePath, std::sync::Arc<RulePath>> = HashMap::new();
     for a in &alerts {
         let paths: Vec<std::sync::Arc<RulePath>> = if opts.failure_details {
@@ -798,7 +1140,7 @@ fn evaluate_rule(
             });
         }
     }
-    RuleOutcome::Evaluated(findings)
+    Ok(findings)
 }
 
 /// RBAC subjects (ID, Rego value with related objects, plain JSON), computed once per distinct set
@@ -806,18 +1148,14 @@ fn evaluate_rule(
 type Subjects = std::sync::Arc<Vec<(String, regorus::Value, Value)>>;
 type SubjectCache = std::sync::Mutex<HashMap<Vec<usize>, Subjects>>;
 
-fn aggregated_subjects(
-    matched: &[usize],
-    rego: &[regorus::Value],
-    cache: &SubjectCache,
-) -> Subjects {
+fn aggregated_subjects(matched: &[usize], live: &Live, cache: &SubjectCache) -> Subjects {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(matched).cloned()) {
         return hit;
     }
     // RBAC objects are small; the aggregator works on JSON.
     let values: Vec<Value> = matched
         .iter()
-        .map(|i| serde_json::to_value(&rego[*i]).unwrap_or(Value::Null))
+        .map(|i| serde_json::to_value(live.get(*i)).unwrap_or(Value::Null))
         .collect();
     let subjects: Subjects = std::sync::Arc::new(
         select::subjects_with_roles(&values.iter().collect::<Vec<_>>())

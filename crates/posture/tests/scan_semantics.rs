@@ -156,6 +156,7 @@ fn options(exceptions: Vec<ExceptionPolicy>) -> ScanOptions {
         formats: vec!["json".into()],
         kubescape_version: "test".into(),
         unreadable: vec![],
+        batch_objects: kubescape_posture::scan::DEFAULT_BATCH_OBJECTS,
     }
 }
 
