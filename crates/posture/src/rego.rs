@@ -25,6 +25,13 @@ pub struct RegoProgram {
 }
 
 impl RegoProgram {
+    /// Whether Rego `source` calls `cosign.*`, which this engine cannot answer yet.
+    pub fn uses_image_signatures(source: &str) -> bool {
+        source.contains("cosign.")
+    }
+}
+
+impl RegoProgram {
     /// Parses `source` (Rego v1, falling back to v0 as OPA's loader does) on top of the shared
     /// modules and the custom builtins. Source that regorus reads differently from OPA is
     /// rewritten first (see `rego_rewrite`).
@@ -46,7 +53,7 @@ impl RegoProgram {
         Ok(RegoProgram {
             name: name.to_string(),
             template: Mutex::new(engine),
-            uses_image_signatures: source.contains("cosign."),
+            uses_image_signatures: Self::uses_image_signatures(&source),
         })
     }
 
