@@ -298,23 +298,15 @@ pub(crate) fn lex(source: &str) -> Vec<Lexeme> {
                 }
                 continue;
             }
-            b'"' => {
+            quote @ (b'"' | b'`') => {
+                // Strings are one lexeme; only "..." strings have escapes.
                 i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-                out.push(Lexeme {
-                    kind: Kind::Other,
-                    start,
-                    end: i.min(bytes.len()),
-                });
-                continue;
-            }
-            b'`' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'`' {
-                    i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += if quote == b'"' && bytes[i] == b'\\' {
+                        2
+                    } else {
+                        1
+                    };
                 }
                 i += 1;
                 out.push(Lexeme {
