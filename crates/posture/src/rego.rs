@@ -20,8 +20,6 @@ const SHARED_MODULES: &[(&str, &str)] = &[
 pub struct RegoProgram {
     name: String,
     template: Mutex<Engine>,
-    /// The rule calls `cosign.*`, which this engine cannot answer yet.
-    pub uses_image_signatures: bool,
 }
 
 impl RegoProgram {
@@ -29,9 +27,7 @@ impl RegoProgram {
     pub fn uses_image_signatures(source: &str) -> bool {
         source.contains("cosign.")
     }
-}
 
-impl RegoProgram {
     /// Parses `source` (Rego v1, falling back to v0 as OPA's loader does) on top of the shared
     /// modules and the custom builtins. Source that regorus reads differently from OPA is
     /// rewritten first (see `rego_rewrite`).
@@ -53,7 +49,6 @@ impl RegoProgram {
         Ok(RegoProgram {
             name: name.to_string(),
             template: Mutex::new(engine),
-            uses_image_signatures: Self::uses_image_signatures(&source),
         })
     }
 

@@ -139,29 +139,38 @@ impl<'a> Index<'a> {
                 .enumerate()
                 .map(|(i, o)| (&o.key, i))
                 .collect(),
-            by_kind: objects
-                .iter()
-                .enumerate()
-                .fold(BTreeMap::new(), |mut m, (i, o)| {
-                    m.entry((o.key.0.as_str(), o.key.1.as_str()))
-                        .or_insert_with(Vec::new)
-                        .push(i);
-                    m
-                }),
+            by_kind: by_kind(objects, 0..objects.len()),
         }
     }
 
     /// Positions of the objects of these (apiVersion, kind) pairs, in input order.
     fn positions_of(&self, kinds: &[(&str, &str)]) -> Vec<usize> {
-        let mut out: Vec<usize> = kinds
-            .iter()
-            .filter_map(|k| self.by_kind.get(k))
-            .flatten()
-            .copied()
-            .collect();
+        let mut out = of_kinds(&self.by_kind, kinds);
         out.sort_unstable();
         out
     }
+}
+
+/// Positions (ascending, as given) of the objects at `positions`, per (apiVersion, kind).
+type ByKind<'a> = BTreeMap<(&'a str, &'a str), Vec<usize>>;
+
+fn by_kind(objects: &[ScanObject], positions: impl IntoIterator<Item = usize>) -> ByKind<'_> {
+    let mut m = ByKind::new();
+    for i in positions {
+        let k = &objects[i].key;
+        m.entry((k.0.as_str(), k.1.as_str())).or_default().push(i);
+    }
+    m
+}
+
+/// The positions in `grouped` of objects of these kinds, kind by kind.
+fn of_kinds(grouped: &ByKind, kinds: &[(&str, &str)]) -> Vec<usize> {
+    kinds
+        .iter()
+        .filter_map(|k| grouped.get(k))
+        .flatten()
+        .copied()
+        .collect()
 }
 
 /// The findings of one rule.
@@ -402,8 +411,11 @@ fn evaluate_rules<'l>(
     progress(0, total);
     let tick = || progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
 
-    let mut interner = Interner::default();
-    let context_values = store.materialize(&context, &mut interner);
+    let context_values = store.materialize(&context);
+    let context_by_kind = by_kind(objects, context.iter().copied());
+    let evaluate = |p: &Prepared, matched: Vec<usize>, live: &Live| {
+        evaluate_prepared(p, matched, live, objects, index, &aggregates, opts)
+    };
     let mut found: HashMap<&str, RuleFindings> = HashMap::new();
     let mut failed: HashMap<&str, String> = HashMap::new();
     let mut record = |name: &'l str, r: std::result::Result<RuleFindings, String>| match r {
@@ -419,10 +431,7 @@ fn evaluate_rules<'l>(
             .flat_map(|p| index.positions_of(&p.kinds))
             .filter(|i| !context_values.contains_key(i))
             .collect();
-        let values = store.materialize(
-            &needed.into_iter().collect::<Vec<_>>(),
-            &mut Interner::default(),
-        );
+        let values = store.materialize(&needed.into_iter().collect::<Vec<_>>());
         let live = Live {
             batch: &values,
             context: &context_values,
@@ -430,15 +439,7 @@ fn evaluate_rules<'l>(
         let results: Vec<_> = whole
             .par_iter()
             .map(|p| {
-                let r = evaluate_prepared(
-                    p,
-                    index.positions_of(&p.kinds),
-                    &live,
-                    objects,
-                    index,
-                    &aggregates,
-                    opts,
-                );
+                let r = evaluate(p, index.positions_of(&p.kinds), &live);
                 tick();
                 (p.name, r)
             })
@@ -450,37 +451,16 @@ fn evaluate_rules<'l>(
     }
 
     for (n, batch) in batches.iter().enumerate() {
-        let values = store.materialize(batch, &mut Interner::default());
+        let values = store.materialize(batch);
         let live = Live {
             batch: &values,
             context: &context_values,
         };
-        let mut batch_by_kind: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-        for &i in batch {
-            let k = &objects[i].key;
-            batch_by_kind
-                .entry((k.0.as_str(), k.1.as_str()))
-                .or_default()
-                .push(i);
-        }
-        let mut context_by_kind: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-        for &i in &context {
-            let k = &objects[i].key;
-            context_by_kind
-                .entry((k.0.as_str(), k.1.as_str()))
-                .or_default()
-                .push(i);
-        }
+        let batch_by_kind = by_kind(objects, batch.iter().copied());
         let results: Vec<_> = batched
             .par_iter()
             .map(|p| {
-                let own: Vec<usize> = p
-                    .kinds
-                    .iter()
-                    .filter_map(|k| batch_by_kind.get(k))
-                    .flatten()
-                    .copied()
-                    .collect();
+                let own = of_kinds(&batch_by_kind, &p.kinds);
                 // Context objects are evaluated with every batch for rules that relate them to
                 // a namespace's objects, and once (with the first batch) for the others.
                 let with_context = p.reach == Reach::Namespace || n == 0;
@@ -489,24 +469,10 @@ fn evaluate_rules<'l>(
                 } else {
                     let mut matched = own;
                     if with_context {
-                        matched.extend(
-                            p.kinds
-                                .iter()
-                                .filter_map(|k| context_by_kind.get(k))
-                                .flatten()
-                                .copied(),
-                        );
+                        matched.extend(of_kinds(&context_by_kind, &p.kinds));
                     }
                     matched.sort_unstable();
-                    Some(evaluate_prepared(
-                        p,
-                        matched,
-                        &live,
-                        objects,
-                        index,
-                        &aggregates,
-                        opts,
-                    ))
+                    Some(evaluate(p, matched, &live))
                 };
                 tick();
                 (p.name, r)
@@ -523,11 +489,10 @@ fn evaluate_rules<'l>(
         let outcome = match failed.remove(p.name) {
             Some(why) => RuleOutcome::Skipped(why),
             None => {
+                // Context objects are inputs of every batch of a namespace-wide rule.
                 let mut f = found.remove(p.name).unwrap_or_default();
                 f.inputs.sort_unstable();
                 f.inputs.dedup();
-                let mut seen = BTreeSet::new();
-                f.external_inputs.retain(|id| seen.insert(id.clone()));
                 RuleOutcome::Evaluated(f)
             }
         };
@@ -754,12 +719,9 @@ impl ObjectStore {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Rego values of the objects at `positions`, strings shared through `interner`.
-    fn materialize(
-        &self,
-        positions: &[usize],
-        interner: &mut Interner,
-    ) -> HashMap<usize, regorus::Value> {
+    /// Rego values of the objects at `positions`, sharing their strings with each other.
+    fn materialize(&self, positions: &[usize]) -> HashMap<usize, regorus::Value> {
+        let mut interner = Interner::default();
         positions
             .iter()
             .filter_map(|&i| Some((i, interner.convert(self.json_at(i)?))))
