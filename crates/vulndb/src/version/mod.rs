@@ -169,60 +169,29 @@ impl std::error::Error for VersionError {}
 /// Both inputs are validated first, so an error is returned for either
 /// malformed input even when the other one would decide the order early.
 pub fn compare(eco: Ecosystem, a: &str, b: &str) -> Result<Ordering, VersionError> {
-    fn err(eco: Ecosystem, input: &str) -> impl FnOnce(String) -> VersionError + '_ {
-        move |reason| VersionError::new(eco, input, reason)
+    /// Parses both inputs with the scheme's parser, then orders them.
+    fn by<'s, V>(
+        eco: Ecosystem,
+        a: &'s str,
+        b: &'s str,
+        parse: impl Fn(&'s str) -> Result<V, String>,
+        cmp: impl Fn(&V, &V) -> Ordering,
+    ) -> Result<Ordering, VersionError> {
+        let va = parse(a).map_err(|reason| VersionError::new(eco, a, reason))?;
+        let vb = parse(b).map_err(|reason| VersionError::new(eco, b, reason))?;
+        Ok(cmp(&va, &vb))
     }
     match eco {
-        Ecosystem::Dpkg => {
-            let va = dpkg::parse(a).map_err(err(eco, a))?;
-            let vb = dpkg::parse(b).map_err(err(eco, b))?;
-            Ok(dpkg::cmp(&va, &vb))
-        }
-        Ecosystem::Apk => {
-            let va = apk::parse(a).map_err(err(eco, a))?;
-            let vb = apk::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::Rpm => {
-            let va = rpm::parse(a).map_err(err(eco, a))?;
-            let vb = rpm::parse(b).map_err(err(eco, b))?;
-            Ok(rpm::cmp(&va, &vb))
-        }
-        Ecosystem::Semver => {
-            let va = semver::parse(a, false).map_err(err(eco, a))?;
-            let vb = semver::parse(b, false).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::Go => {
-            let va = semver::parse(a, true).map_err(err(eco, a))?;
-            let vb = semver::parse(b, true).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::Pypi => {
-            let va = pep440::parse(a).map_err(err(eco, a))?;
-            let vb = pep440::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::RubyGems => {
-            let va = rubygems::parse(a).map_err(err(eco, a))?;
-            let vb = rubygems::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::NuGet => {
-            let va = nuget::parse(a).map_err(err(eco, a))?;
-            let vb = nuget::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::Maven => {
-            let va = maven::parse(a).map_err(err(eco, a))?;
-            let vb = maven::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
-        Ecosystem::Composer => {
-            let va = composer::parse(a).map_err(err(eco, a))?;
-            let vb = composer::parse(b).map_err(err(eco, b))?;
-            Ok(va.cmp(&vb))
-        }
+        Ecosystem::Dpkg => by(eco, a, b, dpkg::parse, dpkg::cmp),
+        Ecosystem::Apk => by(eco, a, b, apk::parse, Ord::cmp),
+        Ecosystem::Rpm => by(eco, a, b, rpm::parse, rpm::cmp),
+        Ecosystem::Semver => by(eco, a, b, |s| semver::parse(s, false), Ord::cmp),
+        Ecosystem::Go => by(eco, a, b, |s| semver::parse(s, true), Ord::cmp),
+        Ecosystem::Pypi => by(eco, a, b, pep440::parse, Ord::cmp),
+        Ecosystem::RubyGems => by(eco, a, b, rubygems::parse, Ord::cmp),
+        Ecosystem::NuGet => by(eco, a, b, nuget::parse, Ord::cmp),
+        Ecosystem::Maven => by(eco, a, b, maven::parse, Ord::cmp),
+        Ecosystem::Composer => by(eco, a, b, composer::parse, Ord::cmp),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) struct Version {
     numbers: [u64; 4],
     pre: Vec<String>,
@@ -73,11 +73,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+equality_from_order!(Version);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ enum Segment {
     Str(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) struct Version(Vec<Segment>);
 
 pub(super) fn parse(input: &str) -> Result<Version, String> {
@@ -85,11 +85,7 @@ impl Ord for Version {
     }
 }
 
-impl PartialOrd for Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+equality_from_order!(Version);
 
 #[cfg(test)]
 mod tests {
