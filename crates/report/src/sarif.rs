@@ -21,21 +21,20 @@ fn level(severity: &str) -> &'static str {
     }
 }
 
+/// Characters a URI reference keeps as they are: RFC 3986 unreserved ones and the `/` separator.
+const URI_PATH_KEEPS: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// A relative path as a URI reference: `/` separators, everything but unreserved characters and
 /// `/` percent-encoded.
 fn uri_reference(path: &str) -> String {
     let path = path.replace('\\', "/");
     let path = path.strip_prefix("./").unwrap_or(&path);
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(path, URI_PATH_KEEPS).to_string()
 }
 
 fn text(s: &str) -> Value {

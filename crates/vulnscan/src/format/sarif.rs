@@ -60,21 +60,21 @@ fn truncate(s: &str) -> String {
     out
 }
 
+/// Characters a URI reference keeps as they are: RFC 3986 unreserved ones and the `/` separator.
+const URI_PATH_KEEPS: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// A path inside the image as a relative URI reference: no leading slash (GitHub resolves URIs
 /// against the repository root), `/` kept, everything outside the unreserved set percent-encoded
 /// (a `:` in the first segment would otherwise read as a URI scheme).
 fn uri_reference(path: &str) -> String {
     let path = path.trim_start_matches('/');
     let path = path.strip_prefix("./").unwrap_or(path);
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
+    let mut out = percent_encoding::utf8_percent_encode(path, URI_PATH_KEEPS).to_string();
     if out.is_empty() {
         // The root directory itself: an empty URI would name the repository root, not a file.
         out.push('.');
