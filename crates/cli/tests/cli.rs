@@ -42,6 +42,22 @@ fn json_report(args: &[&str], paths: &[&Path]) -> PostureReport {
     serde_json::from_str(&body).expect("JSON report parses into the upstream report model")
 }
 
+/// Runs `kubescape policy test <dir> --ignore-messages` and checks its final summary line.
+fn policy_test_ignoring_messages(dir: &Path, summary: &str) -> Output {
+    let out = run(bin()
+        .args(["policy", "test"])
+        .arg(dir)
+        .arg("--ignore-messages"));
+    assert_eq!(
+        text(&out.stdout).lines().last(),
+        Some(summary),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
 /// Status of `control` on the resource whose ID ends with `/<Kind>/<name>`.
 fn status(r: &PostureReport, control: &str, kind_name: &str) -> Option<Status> {
     r.results
@@ -467,16 +483,7 @@ fn policy_test_reports_passes_failures_and_diffs() {
     .unwrap();
     std::fs::write(rule.join("test/clean/expected.json"), "[]").unwrap();
 
-    let out = run(bin()
-        .args(["policy", "test"])
-        .arg(dir.path())
-        .arg("--ignore-messages"));
-    assert_eq!(
-        text(&out.stdout).lines().last(),
-        Some("2 passed, 0 failed"),
-        "{}",
-        text(&out.stdout)
-    );
+    let out = policy_test_ignoring_messages(dir.path(), "2 passed, 0 failed");
     assert!(out.status.success());
 
     let out = run(bin().args(["policy", "test"]).arg(dir.path()));
@@ -537,17 +544,7 @@ deny[msga] {
 "#,
     )
     .unwrap();
-    let out = run(bin()
-        .args(["policy", "test"])
-        .arg(dir.path())
-        .arg("--ignore-messages"));
-    assert_eq!(
-        text(&out.stdout).lines().last(),
-        Some("4 passed, 0 failed"),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = policy_test_ignoring_messages(dir.path(), "4 passed, 0 failed");
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }
 
@@ -700,14 +697,5 @@ fn policy_test_of_a_library_root_uses_its_own_config_inputs() {
         r#"{"settings": {"postureControlInputs": {"blocked": ["evil.io"]}}}"#,
     )
     .unwrap();
-    let out = run(bin()
-        .args(["policy", "test"])
-        .arg(root.path())
-        .arg("--ignore-messages"));
-    assert_eq!(
-        text(&out.stdout).lines().last(),
-        Some("1 passed, 0 failed"),
-        "{}",
-        text(&out.stdout)
-    );
+    policy_test_ignoring_messages(root.path(), "1 passed, 0 failed");
 }

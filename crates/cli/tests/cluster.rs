@@ -102,16 +102,14 @@ fn statuses(r: &PostureReport) -> BTreeMap<(String, String), Status> {
 fn cluster_scan_matches_the_file_scan_of_the_same_manifests() {
     let c = cluster_with_examples();
     let frameworks = "nsa,mitre,workloadscan,allcontrols";
-    let cluster = report(
-        c.kubeconfig(),
-        &[
-            "scan",
-            "framework",
-            frameworks,
-            "--include-namespaces",
-            "shop,monitoring,ci,default",
-        ],
-    );
+    let cluster_scan = [
+        "scan",
+        "framework",
+        frameworks,
+        "--include-namespaces",
+        "shop,monitoring,ci,default",
+    ];
+    let cluster = report(c.kubeconfig(), &cluster_scan);
     let files = report(
         c.kubeconfig(),
         &[
@@ -156,15 +154,7 @@ fn cluster_scan_matches_the_file_scan_of_the_same_manifests() {
     // the cluster scan reports exactly what one evaluation of everything reports.
     let batched = report(
         c.kubeconfig(),
-        &[
-            "scan",
-            "framework",
-            frameworks,
-            "--include-namespaces",
-            "shop,monitoring,ci,default",
-            "--batch-objects",
-            "1",
-        ],
+        &[&cluster_scan[..], &["--batch-objects", "1"]].concat(),
     );
     assert_eq!(
         serde_json::to_value(&batched.results).unwrap(),
