@@ -1453,6 +1453,35 @@ fn service_account_token(cluster: &TestCluster, dir: &Path, ns: &str, sa: &str) 
     path
 }
 
+/// Whether ServiceAccount `sa` of namespace `ns` may do `[verb, group, resource, namespace]`
+/// (namespace "" = cluster-scoped), as kube-apiserver decides it (SubjectAccessReview; `kubectl
+/// auth can-i` would need the storage group to be served for discovery).
+fn service_account_can(cluster: &TestCluster, ns: &str, sa: &str, what: [&str; 4]) -> bool {
+    let [verb, group, resource, namespace] = what;
+    let mut attributes = json!({"verb": verb, "group": group, "resource": resource});
+    if !namespace.is_empty() {
+        attributes["namespace"] = json!(namespace);
+    }
+    let review = json!({
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": format!("system:serviceaccount:{ns}:{sa}"),
+            "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"),
+                       "system:authenticated"],
+            "resourceAttributes": attributes
+        }
+    });
+    let out = cluster.kubectl_stdin(&["create", "-f", "-", "-o", "json"], &review.to_string());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    answer["status"]["allowed"] == true
+}
+
 /// The RBAC of the operator and kubevuln, asked of kube-apiserver (SubjectAccessReview): what
 /// each role does is allowed, a sample of what it does not do is not, and the schedulers'
 /// ServiceAccount may do nothing at all.
@@ -1465,28 +1494,7 @@ fn operator_and_kubevuln_rbac_is_least_privilege() {
     let _cleanup = apply_role_rbac(cluster, &r, &ns);
     // (verb, group, resource, namespace; "" = cluster-scoped)
     let can = |sa: &str, verb: &str, group: &str, resource: &str, namespace: &str| {
-        let mut attributes = json!({"verb": verb, "group": group, "resource": resource});
-        if !namespace.is_empty() {
-            attributes["namespace"] = json!(namespace);
-        }
-        let review = json!({
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": {
-                "user": format!("system:serviceaccount:{ns}:{sa}"),
-                "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"),
-                           "system:authenticated"],
-                "resourceAttributes": attributes
-            }
-        });
-        let out = cluster.kubectl_stdin(&["create", "-f", "-", "-o", "json"], &review.to_string());
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
-        answer["status"]["allowed"] == true
+        service_account_can(cluster, &ns, sa, [verb, group, resource, namespace])
     };
     let spdx = "spdx.softwarecomposition.kubescape.io";
     let auth = "authentication.k8s.io";
@@ -1932,30 +1940,14 @@ fn posture_rbac_reads_everything_the_scan_needs_but_secrets() {
     };
     cluster.apply_yaml(&json!({"apiVersion": "v1", "kind": "List", "items": rbac}).to_string());
 
-    // Authorization decisions straight from kube-apiserver (SubjectAccessReview; `kubectl auth
-    // can-i` would need the storage group to be served for discovery).
     let sa = format!("system:serviceaccount:{ns}:kubescape");
     let can = |verb: &str, group: &str, resource: &str| {
-        let review = json!({
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": {
-                "user": sa,
-                "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}"),
-                           "system:authenticated"],
-                "resourceAttributes": {"verb": verb, "group": group, "resource": resource,
-                                       "namespace": "default"}
-            }
-        });
-        let args = ["create", "-f", "-", "-o", "json"];
-        let out = cluster.kubectl_stdin(&args, &review.to_string());
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
-        answer["status"]["allowed"] == true
+        service_account_can(
+            cluster,
+            &ns,
+            "kubescape",
+            [verb, group, resource, "default"],
+        )
     };
     let spdx = "spdx.softwarecomposition.kubescape.io";
     for resource in [
