@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 
@@ -33,38 +33,10 @@ fn layout_manifest(layout: &Path) -> (String, u64) {
     )
 }
 
-fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = s.write_all(head.as_bytes());
-    let _ = s.write_all(body);
-}
-
 fn handle(f: &Fake, mut s: TcpStream) {
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut line = String::new();
-    if r.read_line(&mut line).is_err() {
+    let Some((path, auth)) = common::read_request(&s) else {
         return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
+    };
     if let Some(q) = path.strip_prefix("/token?") {
         let want = format!(
             "Basic {}",
@@ -72,14 +44,14 @@ fn handle(f: &Fake, mut s: TcpStream) {
         );
         assert!(q.contains("scope=repository%3Akit%2Fmulti%3Apull"), "{q}");
         if auth == want {
-            respond(
+            common::respond(
                 &mut s,
                 "200 OK",
                 &[("Content-Type", "application/json".into())],
                 format!(r#"{{"token":"{TOKEN}"}}"#).as_bytes(),
             );
         } else {
-            respond(
+            common::respond(
                 &mut s,
                 "401 Unauthorized",
                 &[],
@@ -93,7 +65,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
             r#"Bearer realm="http://{}/token",service="fake-registry",scope="repository:kit/multi:pull""#,
             f.addr
         );
-        respond(
+        common::respond(
             &mut s,
             "401 Unauthorized",
             &[("WWW-Authenticate", ch)],
@@ -102,7 +74,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
         return;
     }
     if path == "/v2/kit/multi/manifests/multi" {
-        respond(
+        common::respond(
             &mut s,
             "200 OK",
             &[(
@@ -114,7 +86,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
         return;
     }
     if path.contains("/blobs/") && f.flaky.swap(false, std::sync::atomic::Ordering::SeqCst) {
-        respond(&mut s, "503 Service Unavailable", &[], b"try again");
+        common::respond(&mut s, "503 Service Unavailable", &[], b"try again");
         return;
     }
     let digest = path
@@ -122,7 +94,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
         .or_else(|| path.strip_prefix("/v2/kit/multi/blobs/"))
         .unwrap_or("");
     match f.blobs.get(digest) {
-        Some(p) => respond(
+        Some(p) => common::respond(
             &mut s,
             "200 OK",
             &[(
@@ -131,7 +103,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
             )],
             &std::fs::read(p).unwrap(),
         ),
-        None => respond(
+        None => common::respond(
             &mut s,
             "404 Not Found",
             &[],

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -92,15 +91,7 @@ fn lists_an_authenticated_registry() {
 
     // credentials from a Docker config.json, as for pulls
     let d = tempfile::tempdir().unwrap();
-    let cfg = d.path().join("config.json");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"a2l0LXVzZXI6a2l0LXBhc3M="}}}}}}"#,
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let cfg = reg.docker_config(d.path());
     let from_config = RegistryOptions {
         docker_config: Some(cfg),
         ..anonymous()
@@ -184,19 +175,6 @@ struct Fake {
     log: Mutex<Vec<String>>,
 }
 
-fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = s.write_all(head.as_bytes());
-    let _ = s.write_all(body);
-}
-
 fn query<'a>(q: &'a str, key: &str) -> Option<&'a str> {
     q.split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -239,28 +217,13 @@ fn page(
         headers.push(("Link", link));
     }
     let body = serde_json::json!({ key: &names[start..end], "name": "kit/apps" });
-    respond(s, "200 OK", &headers, body.to_string().as_bytes());
+    common::respond(s, "200 OK", &headers, body.to_string().as_bytes());
 }
 
 fn handle(f: &Fake, mut s: TcpStream) {
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut line = String::new();
-    if r.read_line(&mut line).is_err() {
+    let Some((target, auth)) = common::read_request(&s) else {
         return;
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).is_err() || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
+    };
     f.log.lock().unwrap().push(target.clone());
     let (path, q) = target.split_once('?').unwrap_or((&target, ""));
     if path == "/token" {
@@ -275,10 +238,10 @@ fn handle(f: &Fake, mut s: TcpStream) {
         } else if auth == basic(PULLER) {
             format!("pull {scope}")
         } else {
-            return respond(&mut s, "401 Unauthorized", &[], b"{}");
+            return common::respond(&mut s, "401 Unauthorized", &[], b"{}");
         };
         let body = serde_json::json!({ "token": token.replace(' ', "_") });
-        return respond(&mut s, "200 OK", &[], body.to_string().as_bytes());
+        return common::respond(&mut s, "200 OK", &[], body.to_string().as_bytes());
     }
     let challenge = |scope: Option<&str>| {
         let mut c = format!(
@@ -293,13 +256,13 @@ fn handle(f: &Fake, mut s: TcpStream) {
     let denied = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
     match path {
         "/v2/_catalog" if !f.catalog => {
-            respond(&mut s, "404 Not Found", &[], b"404 page not found")
+            common::respond(&mut s, "404 Not Found", &[], b"404 page not found")
         }
         "/v2/_catalog" => {
             // no scope in the challenge (as some registries do): the client asks for the
             // catalog scope itself
             if auth != "Bearer full_registry:catalog:*" {
-                return respond(
+                return common::respond(
                     &mut s,
                     "401 Unauthorized",
                     &[("WWW-Authenticate", challenge(None))],
@@ -313,7 +276,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
         "/v2/kit/apps/tags/list" => {
             let scope = "repository:kit/apps:pull";
             if auth != format!("Bearer full_{scope}") && auth != format!("Bearer pull_{scope}") {
-                return respond(
+                return common::respond(
                     &mut s,
                     "401 Unauthorized",
                     &[("WWW-Authenticate", challenge(Some(scope)))],
@@ -329,7 +292,7 @@ fn handle(f: &Fake, mut s: TcpStream) {
                 path.trim_start_matches("/v2/")
                     .trim_end_matches("/tags/list")
             );
-            respond(
+            common::respond(
                 &mut s,
                 "401 Unauthorized",
                 &[("WWW-Authenticate", challenge(Some(&scope)))],

@@ -241,15 +241,7 @@ fn registry_pull_with_credentials_and_errors() {
 
     // credentials from a Docker config.json
     let d = tempfile::tempdir().unwrap();
-    let cfg = d.path().join("config.json");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"a2l0LXVzZXI6a2l0LXBhc3M="}}}}}}"#,
-            reg.addr
-        ),
-    )
-    .unwrap();
+    let cfg = reg.docker_config(d.path());
     let opts = OpenOptions {
         registry: RegistryOptions {
             credentials: None,

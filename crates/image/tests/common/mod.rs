@@ -40,6 +40,45 @@ pub fn kit() -> &'static Path {
     })
 }
 
+/// A fake server's view of one HTTP request on `s`: the request target and the Authorization
+/// header ("" without one); the body, if any, is left unread. `None` if the request line cannot
+/// be read.
+pub fn read_request(s: &std::net::TcpStream) -> Option<(String, String)> {
+    use std::io::{BufRead, BufReader};
+    let mut r = BufReader::new(s.try_clone().ok()?);
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut auth = String::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("authorization") {
+                auth = v.trim().to_string();
+            }
+        }
+    }
+    Some((target, auth))
+}
+
+/// Writes a whole HTTP/1.1 response (closing the connection) to `s`.
+pub fn respond(s: &mut std::net::TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    use std::io::Write;
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = s.write_all(head.as_bytes());
+    let _ = s.write_all(body);
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -170,6 +209,20 @@ impl Registry {
             .join(&hex[..2])
             .join(hex)
             .join("data")
+    }
+}
+
+impl Registry {
+    /// A Docker config.json in `dir` holding this registry's credentials, as `docker login`
+    /// writes it (`auths.<host:port>.auth` = base64 of `user:password`).
+    pub fn docker_config(&self, dir: &Path) -> PathBuf {
+        use base64::Engine;
+        let (user, password) = self.auth.as_ref().expect("a registry with authentication");
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let path = dir.join("config.json");
+        let config = serde_json::json!({"auths": {&self.addr: {"auth": auth}}});
+        std::fs::write(&path, config.to_string()).unwrap();
+        path
     }
 }
 
