@@ -399,6 +399,16 @@ mod tests {
     use super::*;
     use crate::advisory::{Affected, Range};
 
+    /// An installed package without a source package.
+    fn package(eco: &str, name: &str, version: &str) -> Package {
+        Package {
+            ecosystem: eco.into(),
+            name: name.into(),
+            version: version.into(),
+            source_name: None,
+        }
+    }
+
     fn adv(id: &str, aliases: &[&str], eco: &str, pkg: &str, events: Vec<RangeEvent>) -> Advisory {
         Advisory {
             id: id.into(),
@@ -462,14 +472,7 @@ mod tests {
             ],
             vec![],
         );
-        let m = |eco: &str, name: &str, v: &str| {
-            db.matches(&Package {
-                ecosystem: eco.into(),
-                name: name.into(),
-                version: v.into(),
-                source_name: None,
-            })
-        };
+        let m = |eco: &str, name: &str, v: &str| db.matches(&package(eco, name, v));
         let f = m("PyPI", "Requests", "2.19.1");
         assert_eq!(f.len(), 1, "aliases merged: {f:?}");
         assert_eq!(f[0].fixed_in, ["2.20.0"]);
@@ -524,15 +527,7 @@ mod tests {
             ],
             vec![],
         );
-        let m = |eco: &str, name: &str, v: &str| {
-            db.matches(&Package {
-                ecosystem: eco.into(),
-                name: name.into(),
-                version: v.into(),
-                source_name: None,
-            })
-            .len()
-        };
+        let m = |eco: &str, name: &str, v: &str| db.matches(&package(eco, name, v)).len();
         let log4j = "org.apache.logging.log4j:log4j-core";
         assert_eq!(m("Maven", log4j, "2.14.1"), 1);
         assert_eq!(

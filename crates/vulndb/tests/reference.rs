@@ -358,18 +358,11 @@ fn a_zip_archive_imports_like_its_directory() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let from_zip: BTreeSet<String> = import_path(&zip)
-        .unwrap()
-        .advisories
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    let from_dir: BTreeSet<String> = import_path(&src)
-        .unwrap()
-        .advisories
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let ids = |path: &Path| -> BTreeSet<String> {
+        let imported = import_path(path).unwrap();
+        imported.advisories.into_iter().map(|a| a.id).collect()
+    };
+    let (from_zip, from_dir) = (ids(&zip), ids(&src));
     assert!(from_dir.len() > 4000);
     assert_eq!(from_zip, from_dir);
     std::fs::write(dir.path().join("bad.zip"), b"PK not really").unwrap();
