@@ -4,8 +4,8 @@
 //! Objects are kept as compact JSON (on disk when possible) and become Rego values batch by
 //! batch: a rule whose alerts each come from one object, or (by the library's word) from objects
 //! of one namespace, is evaluated over batches of whole namespaces, with cluster-scoped and RBAC
-//! objects as shared context; other rules over all the objects they match at once. Each rule is
-//! compiled once; rules run in parallel within a batch. See docs/decisions/0012.
+//! objects as shared context; other rules over all the objects they match at once. A rule is
+//! compiled for each evaluation; rules run in parallel within a batch. See docs/decisions/0012.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
