@@ -406,6 +406,7 @@ fn evaluate_rules<'l>(
     let Batches { context, batches } = batches(objects, opts.batch_objects);
     let (whole, batched): (Vec<&Prepared>, Vec<&Prepared>) =
         prepared.iter().partition(|p| p.reach == Reach::Whole);
+    tracing::debug!(rules = ?whole.iter().map(|p| p.name).collect::<Vec<_>>(), "rules evaluated over all their objects at once");
     let total = whole.len() + batched.len() * batches.len();
     let done = AtomicUsize::new(0);
     progress(0, total);
