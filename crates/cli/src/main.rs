@@ -21,8 +21,15 @@ use std::process::ExitCode;
 
 // Rule evaluation allocates and frees small values at a high rate on every core; mimalloc's
 // per-thread free lists make that faster than glibc's malloc and return memory sooner.
+#[cfg(all(feature = "mimalloc", not(feature = "heap-stats")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// Debug logs then show the live heap beside RSS (`KUBESCAPE_LOG=debug`).
+#[cfg(all(feature = "mimalloc", feature = "heap-stats"))]
+#[global_allocator]
+static ALLOCATOR: kubescape_posture::memstat::Counting<mimalloc::MiMalloc> =
+    kubescape_posture::memstat::Counting(mimalloc::MiMalloc);
 
 use clap::Parser;
 

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod exceptions;
+mod findings;
 mod gofmt;
 mod goregex;
 mod imageref;
