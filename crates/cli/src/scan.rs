@@ -191,9 +191,14 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         b.finish_and_clear();
     }
     report.report_guid = uuid::Uuid::new_v4().to_string();
-    // The formats other than JSON show failures only: only those are materialised for them. The
-    // JSON report streams every result from the compact store.
-    if formats.iter().any(|(f, _)| !matches!(f, Format::Json)) {
+    // The JSON report streams every result from the compact store; the formats that list
+    // failures need those materialised (the terminal summary and Prometheus metrics only count).
+    let lists_failures = |f: &Format| match f {
+        Format::Json | Format::Prometheus => false,
+        Format::Pretty => flags.verbose,
+        Format::Junit | Format::Sarif | Format::Html => true,
+    };
+    if formats.iter().any(|(f, _)| lists_failures(f)) {
         report.results = results.iter(|s| s.status == Status::Failed).collect();
     }
 
