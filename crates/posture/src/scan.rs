@@ -109,8 +109,6 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 struct ScanObject {
     id: String,
     key: ObjectKey,
-    /// `kind` and `metadata.{name,namespace,labels,annotations}`, for exceptions.
-    meta: Value,
     source: Option<Source>,
     weight: f64,
 }
@@ -647,13 +645,11 @@ impl ObjectStore {
         self.positions.insert(id.clone(), self.objects.len());
         let weight = weight_of(v);
         let key = key_of_json(v);
-        let meta = meta_of(v);
         let bytes = serde_json::to_vec(v).unwrap_or_default();
         self.spans.push(self.spill.append(&bytes));
         self.objects.push(ScanObject {
             id,
             key,
-            meta,
             source: o.source,
             weight,
         });
@@ -780,16 +776,6 @@ fn key_of_json(v: &Value) -> ObjectKey {
         s("/metadata/namespace"),
         s("/metadata/name"),
     )
-}
-
-fn meta_of(v: &Value) -> Value {
-    let mut metadata = serde_json::Map::new();
-    for k in ["name", "namespace", "labels", "annotations"] {
-        if let Some(x) = v.pointer(&format!("/metadata/{k}")) {
-            metadata.insert(k.to_string(), x.clone());
-        }
-    }
-    serde_json::json!({"kind": v.get("kind").cloned().unwrap_or(Value::Null), "metadata": metadata})
 }
 
 /// Score weight: workloads count by replicas (x1.1 above one), DaemonSets by scheduled nodes.
@@ -1288,10 +1274,8 @@ fn assemble(
         .collect();
     let mut worst_severity: HashMap<u32, &str> = HashMap::new();
 
-    // Exceptions whose resource designators match each failed resource (by rank), computed once
-    // per resource: they do not depend on the control. Keyed by (exception, resource ID) this
-    // took about 50 MiB on a 10,000-object cluster with the 48 system exceptions.
-    let mut matching_exceptions: HashMap<u32, Box<[u32]>> = HashMap::new();
+    // What can except each failed resource (by rank; None: nothing is known about it).
+    let mut excepting: HashMap<u32, Option<Excepting>> = HashMap::new();
     let mut controls: BTreeMap<String, ControlOutcome> = BTreeMap::new();
     for sel in selected {
         let c = &sel.control;
@@ -1385,21 +1369,25 @@ fn assemble(
             } else {
                 Status::Passed
             };
-            let id = ids[r as usize].as_str();
-            let obj = match object_at[r as usize] {
-                Some(i) => Some(&objects[i as usize].meta),
-                None => external.get(id),
-            };
-            if let (true, Some(obj)) = (failed, obj) {
-                let matching = matching_exceptions.entry(r).or_insert_with(|| {
-                    exceptions
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, e)| e.matches_resource(obj, id, &opts.cluster_name))
-                        .map(|(i, _)| i as u32)
-                        .collect()
-                });
-                if let Some(exc) = excepted(obj, c, &applicable, matching) {
+            let excepting = failed.then(|| {
+                excepting.entry(r).or_insert_with(|| {
+                    let id = ids[r as usize].as_str();
+                    match object_at[r as usize] {
+                        // Scanned objects are read back from the spill, once per failed one.
+                        Some(i) => Some(Excepting::of(
+                            &object_json(i as usize),
+                            id,
+                            exceptions,
+                            opts,
+                        )),
+                        None => external
+                            .get(id)
+                            .map(|o| Excepting::of(o, id, exceptions, opts)),
+                    }
+                })
+            });
+            if let Some(Some(excepting)) = excepting {
+                if let Some(exc) = excepting.exception(c, &applicable) {
                     rc.status = StatusInfo {
                         status: Status::Passed,
                         sub_status: "w/exceptions".into(),
@@ -1725,32 +1713,50 @@ fn applicable_exceptions<'e>(
         .collect()
 }
 
-/// The exception that turns this failure into a pass, if any: the skip annotation, else the
-/// first exception that applies to the control and matches the resource (`matching`: positions
-/// of the exceptions whose resource designators match it, ascending).
-fn excepted(
-    obj: &Value,
-    c: &Control,
-    applicable: &[(usize, &ExceptionPolicy)],
-    matching: &[u32],
-) -> Option<Value> {
-    if let Some(skip) = obj
-        .pointer("/metadata/annotations/kubescape.io~1skip-controls")
-        .and_then(Value::as_str)
-    {
-        if skip
-            .split(',')
-            .any(|s| s.trim().eq_ignore_ascii_case(&c.control_id))
-        {
-            return Some(
-                serde_json::json!({"name": "annotation kubescape.io/skip-controls", "policyType": "postureExceptionPolicy"}),
-            );
+/// What can except a failed resource, computed once per resource as neither depends on the
+/// control (keyed by (exception, resource ID) instead, matches took about 50 MiB on a
+/// 10,000-object cluster with the 48 system exceptions).
+struct Excepting {
+    /// The `kubescape.io/skip-controls` annotation.
+    skip_controls: Option<String>,
+    /// Positions of the exceptions whose resource designators match it, ascending.
+    matching: Box<[u32]>,
+}
+
+impl Excepting {
+    fn of(object: &Value, id: &str, exceptions: &[&ExceptionPolicy], opts: &ScanOptions) -> Self {
+        Excepting {
+            skip_controls: object
+                .pointer("/metadata/annotations/kubescape.io~1skip-controls")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            matching: exceptions
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.matches_resource(object, id, &opts.cluster_name))
+                .map(|(i, _)| i as u32)
+                .collect(),
         }
     }
-    applicable
-        .iter()
-        .find(|(i, _)| matching.binary_search(&(*i as u32)).is_ok())
-        .map(|(_, e)| e.raw.clone())
+
+    /// The exception that turns a failure of `c` into a pass, if any: the skip annotation, else
+    /// the first exception that applies to the control and matches the resource.
+    fn exception(&self, c: &Control, applicable: &[(usize, &ExceptionPolicy)]) -> Option<Value> {
+        if let Some(skip) = &self.skip_controls {
+            if skip
+                .split(',')
+                .any(|s| s.trim().eq_ignore_ascii_case(&c.control_id))
+            {
+                return Some(
+                    serde_json::json!({"name": "annotation kubescape.io/skip-controls", "policyType": "postureExceptionPolicy"}),
+                );
+            }
+        }
+        applicable
+            .iter()
+            .find(|(i, _)| self.matching.binary_search(&(*i as u32)).is_ok())
+            .map(|(_, e)| e.raw.clone())
+    }
 }
 
 /// Compliance of one control: 100 when passed, else the share of passed resources.
