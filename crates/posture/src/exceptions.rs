@@ -44,8 +44,8 @@ pub struct ExceptionPolicy {
     pub name: String,
     /// The policy as given, reported with the results it excepted.
     pub raw: Value,
-    resources: Vec<Vec<(String, Regex)>>,
-    policies: Vec<[Option<Regex>; 4]>,
+    resources: Vec<Vec<(String, Pattern)>>,
+    policies: Vec<[Option<Pattern>; 4]>,
 }
 
 /// What an exception is matched against.
@@ -59,11 +59,36 @@ pub struct Subject<'a> {
     pub rule_name: &'a str,
 }
 
-fn anchored(pattern: &str, what: &str) -> Result<Regex> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| Error::Input {
-        what: what.to_string(),
-        message: format!("invalid pattern {pattern:?}: {e}"),
-    })
+/// A value an exception matches a whole string against (upstream treats every value as a
+/// regular expression).
+#[derive(Debug)]
+enum Pattern {
+    /// Most values (names, namespaces, kinds) have no special characters: compared as strings.
+    /// Compiling the built-in exceptions' 1,200 values as regular expressions took about 12 MiB.
+    Literal(String),
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Literal(l) => l == s,
+            Pattern::Regex(re) => re.is_match(s),
+        }
+    }
+}
+
+fn anchored(pattern: &str, what: &str) -> Result<Pattern> {
+    // Outside a character class only these characters are special.
+    if !pattern.contains(|c| "\\.+*?()|[]{}^$".contains(c)) {
+        return Ok(Pattern::Literal(pattern.to_string()));
+    }
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map(Pattern::Regex)
+        .map_err(|e| Error::Input {
+            what: what.to_string(),
+            message: format!("invalid pattern {pattern:?}: {e}"),
+        })
 }
 
 impl ExceptionPolicy {
@@ -107,7 +132,7 @@ impl ExceptionPolicy {
             }
             let mut policies = Vec::new();
             for pp in &p.posture_policies {
-                let f = |s: &str| -> Result<Option<Regex>> {
+                let f = |s: &str| -> Result<Option<Pattern>> {
                     if s.is_empty() {
                         Ok(None)
                     } else {
@@ -146,7 +171,7 @@ impl ExceptionPolicy {
     ) -> bool {
         self.policies.is_empty()
             || self.policies.iter().any(|[fw, id, name, rule]| {
-                let ok = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
+                let ok = |p: &Option<Pattern>, v: &str| p.as_ref().is_none_or(|p| p.is_match(v));
                 ok(fw, framework)
                     && ok(id, control_id)
                     && ok(name, control_name)
@@ -166,7 +191,7 @@ impl ExceptionPolicy {
 
 fn attribute_matches(
     key: &str,
-    re: &Regex,
+    re: &Pattern,
     object: &Value,
     resource_id: &str,
     cluster: &str,
@@ -205,6 +230,19 @@ mod tests {
             control_name: "",
             rule_name: "",
         }
+    }
+
+    #[test]
+    fn plain_values_match_whole_strings_and_patterns_stay_regular_expressions() {
+        let p = |s: &str| anchored(s, "test").unwrap();
+        assert!(matches!(p("kube-system"), Pattern::Literal(_)));
+        assert!(p("kube-system").is_match("kube-system"));
+        assert!(!p("kube-system").is_match("kube-system2"));
+        assert!(matches!(p("kube-.*"), Pattern::Regex(_)));
+        assert!(p("kube-.*").is_match("kube-public"));
+        assert!(!p("a.c").is_match("a.cd"));
+        assert!(p("a.c").is_match("abc"));
+        assert!(p("x|y").is_match("y"));
     }
 
     #[test]
