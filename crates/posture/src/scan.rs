@@ -174,7 +174,7 @@ fn of_kinds(grouped: &ByKind, kinds: &[(&str, &str)]) -> Vec<usize> {
 
 /// The findings of one rule.
 enum RuleOutcome {
-    Evaluated(RuleFindings),
+    Evaluated(Box<RuleFindings>),
     Skipped(String),
 }
 
@@ -472,7 +472,7 @@ fn evaluate_rules<'l>(
                 // Context objects are inputs of every batch of a namespace-wide rule.
                 let mut f = found.remove(p.name).unwrap_or_default();
                 f.finish();
-                RuleOutcome::Evaluated(f)
+                RuleOutcome::Evaluated(Box::new(f))
             }
         };
         outcomes.insert(p.name, outcome);
