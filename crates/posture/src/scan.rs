@@ -858,11 +858,14 @@ enum Alerted {
 }
 
 fn alerted(o: &regorus::Value, objects: &[ScanObject], index: &Index) -> Alerted {
-    match lookup(o, objects, index) {
-        Some(i) => Alerted::Object(i as u32),
-        None => Alerted::Other(resource_id::of_value(
-            &serde_json::to_value(o).unwrap_or(Value::Null),
-        )),
+    if let Some(i) = lookup(o, objects, index) {
+        return Alerted::Object(i as u32);
+    }
+    let id = resource_id::of_value(&serde_json::to_value(o).unwrap_or(Value::Null));
+    // A scanned object is always named by position, whichever way the alert spells it.
+    match index.by_id.get(id.as_str()) {
+        Some(i) => Alerted::Object(*i as u32),
+        None => Alerted::Other(id),
     }
 }
 
