@@ -19,8 +19,8 @@ mod vulndb;
 
 use std::process::ExitCode;
 
-// Rule evaluation allocates and frees small values at a high rate on every core; mimalloc's
-// per-thread free lists make that faster than glibc's malloc and return memory sooner.
+// mimalloc: the storage server writes much faster with it, and the scan is as fast as with
+// glibc's malloc (docs/decisions/0010-allocator.md).
 #[cfg(all(feature = "mimalloc", not(feature = "heap-stats")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -33,39 +33,34 @@ static ALLOCATOR: kubescape_posture::memstat::Counting<mimalloc::MiMalloc> =
 
 use clap::Parser;
 
-/// mimalloc's defaults favour speed over footprint: arenas committed up front and freed pages
-/// returned 10 ms later. A scan frees its batches' values and the cluster's pages in bursts, and
-/// with the defaults its peak RSS was about 45 MiB (50%) above the live heap's at 10,000 objects;
-/// committing on demand and purging at once cost no measurable time (docs/benchmarks.md). An
-/// environment variable (MIMALLOC_PURGE_DELAY, MIMALLOC_ARENA_EAGER_COMMIT) still overrides.
+/// The bundled mimalloc (v3) returns freed pages to the system a second after they are freed. A
+/// scan frees each batch's values and the cluster's pages in bursts, and with that delay its peak
+/// RSS at 10,000 objects was about 20 MiB (25%) higher than when purging at once, which cost no
+/// measurable time (docs/decisions/0010-allocator.md). The servers keep the default, which their
+/// throughput was measured with. `MIMALLOC_PURGE_DELAY` in the environment still decides.
 #[cfg(feature = "mimalloc")]
-fn tune_allocator() {
-    // Positions in mimalloc's mi_option_t (the same in its v2 and v3 headers; the enumeration
-    // keeps deprecated entries so that these stay put).
-    const ARENA_EAGER_COMMIT: std::os::raw::c_int = 4;
+fn purge_freed_memory_at_once() {
+    // The position of mi_option_purge_delay in mimalloc's mi_option_t (the same in its v2 and v3
+    // headers: the enumeration keeps deprecated entries so that positions stay put).
     const PURGE_DELAY: std::os::raw::c_int = 15;
     extern "C" {
         fn mi_option_set(option: std::os::raw::c_int, value: std::os::raw::c_long);
     }
-    for (option, variable) in [
-        (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT"),
-        (PURGE_DELAY, "MIMALLOC_PURGE_DELAY"),
-    ] {
-        if std::env::var_os(variable).is_none() {
-            // SAFETY: a plain option setter of the linked mimalloc, called before any thread
-            // starts.
-            unsafe { mi_option_set(option, 0) };
-        }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: a plain option setter of the linked mimalloc.
+        unsafe { mi_option_set(PURGE_DELAY, 0) };
     }
 }
 
 fn main() -> ExitCode {
-    #[cfg(feature = "mimalloc")]
-    tune_allocator();
     let cli = commands::Cli::parse_from(http_request::normalize_go_flags(
         std::env::args_os().collect(),
     ));
     let server = matches!(cli.command, commands::Command::Serve { .. });
+    #[cfg(feature = "mimalloc")]
+    if !server {
+        purge_freed_memory_at_once();
+    }
     init_logging(cli.log_level.as_deref(), server);
     match commands::run(cli) {
         Ok(code) => code,
