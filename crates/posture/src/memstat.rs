@@ -1,5 +1,7 @@
 //! Resident memory of this process, for debug logs that show which phase of a scan sets the peak.
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
 /// (current, peak) resident set size in MiB, from `/proc/self/status` (None elsewhere).
 pub fn rss_mib() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -34,13 +36,12 @@ pub fn describe() -> String {
 /// binaries use it only when built for memory analysis (the CLI's `heap-stats` feature).
 pub struct Counting<A>(pub A);
 
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is forwarded unchanged to the wrapped allocator; only counters are added.
 unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Counting<A> {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        use std::sync::atomic::Ordering::Relaxed;
         let p = unsafe { self.0.alloc(layout) };
         if !p.is_null() {
             let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
@@ -50,12 +51,11 @@ unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Counting<A> 
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
         unsafe { self.0.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        use std::sync::atomic::Ordering::Relaxed;
         let p = unsafe { self.0.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             LIVE.fetch_sub(layout.size(), Relaxed);
@@ -68,11 +68,6 @@ unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Counting<A> 
 
 /// (live, peak) bytes allocated through [`Counting`], if the binary uses it.
 fn heap_mib() -> Option<(usize, usize)> {
-    let peak = PEAK.load(std::sync::atomic::Ordering::Relaxed);
-    (peak > 0).then(|| {
-        (
-            LIVE.load(std::sync::atomic::Ordering::Relaxed) >> 20,
-            peak >> 20,
-        )
-    })
+    let peak = PEAK.load(Relaxed);
+    (peak > 0).then(|| (LIVE.load(Relaxed) >> 20, peak >> 20))
 }

@@ -118,7 +118,8 @@ type ObjectKey = (String, String, String, String);
 
 /// Lookups from what alerts name to the scanned objects.
 struct Index<'a> {
-    by_id: HashMap<&'a str, usize>,
+    /// The store's own resource ID -> position map.
+    by_id: &'a HashMap<String, usize>,
     by_key: HashMap<&'a ObjectKey, usize>,
     /// Object positions (ascending) per (apiVersion, kind): rules match kinds, so each rule tests
     /// each distinct kind once instead of every object.
@@ -126,13 +127,10 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn new(objects: &'a [ScanObject]) -> Index<'a> {
+    fn new(store: &'a ObjectStore) -> Index<'a> {
+        let objects = &store.objects;
         Index {
-            by_id: objects
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (o.id.as_str(), i))
-                .collect(),
+            by_id: &store.positions,
             by_key: objects
                 .iter()
                 .enumerate()
@@ -222,7 +220,7 @@ pub fn scan_store_compact(
     progress: Progress,
 ) -> Result<(PostureReport, ScanResults)> {
     let selected = select_controls(lib, opts)?;
-    let index = Index::new(&store.objects);
+    let index = Index::new(store);
     let outcomes = evaluate_rules(lib, &selected, store, &index, opts, progress);
     tracing::debug!(mem = %crate::memstat::describe(), "rules evaluated");
     let object_json = |i: usize| store.json_at(i).unwrap_or(Value::Null);
